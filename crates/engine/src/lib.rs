@@ -1,0 +1,1 @@
+//! The Ringside engine: ingest PBX events durably, fold them into logical calls, publish call updates, look numbers up and run the call-control use cases (dial, hang up, transfer, notes). Used by the hub and the desktop app alike.

@@ -1,0 +1,1 @@
+//! An emulator of the Gamma CRM API written from the vendor document: the requests API (strict about auth and bodies), event callbacks, scripted scenarios and fault injection. Used by tests and by the demo.

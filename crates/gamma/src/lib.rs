@@ -1,0 +1,1 @@
+//! Gamma CRM API adapter: the events wire format (lenient parse into PbxEvent) and the requests API client.

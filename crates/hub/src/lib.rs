@@ -1,0 +1,1 @@
+//! ringside-hub library: config, server, demo.
