@@ -14,7 +14,9 @@ pub mod pbx;
 pub mod phone;
 pub mod secret;
 
-pub use call::{Call, CallId, CallStatus, Direction, Leg, LegState, Outcome, StateMark, Transcript};
+pub use call::{
+    Call, CallId, CallStatus, Direction, Leg, LegState, Outcome, StateMark, Transcript,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use contact::{
     Company, Contact, ContactLookup, ContactMatch, Deal, LookupResult, MatchPolicy, PhoneEntry,

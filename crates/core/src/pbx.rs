@@ -19,8 +19,7 @@ pub struct Extension {
 pub trait PbxControl: Send + Sync + 'static {
     /// Ring `extension` and, when it answers, call `destination`.
     /// `external_call_id` comes back on every event of that call.
-    async fn dial(&self, extension: &str, destination: &str, external_call_id: &str)
-    -> Result<()>;
+    async fn dial(&self, extension: &str, destination: &str, external_call_id: &str) -> Result<()>;
     /// Drop the leg `leg_call_id` (the provider's `callId` of the current leg).
     async fn hang_up(&self, leg_call_id: &str) -> Result<()>;
     /// Cold-transfer the leg to an extension or number.

@@ -283,8 +283,14 @@ mod tests {
             ("203", PhoneNumber::Extension("203".into())),
             ("9204", PhoneNumber::Extension("9204".into())),
             ("0941892961", PhoneNumber::E164("+34941892961".into())),
-            ("+44 20 7946 0958", PhoneNumber::E164("+442079460958".into())),
-            ("0 0044 20 7946 0958", PhoneNumber::E164("+442079460958".into())),
+            (
+                "+44 20 7946 0958",
+                PhoneNumber::E164("+442079460958".into()),
+            ),
+            (
+                "0 0044 20 7946 0958",
+                PhoneNumber::E164("+442079460958".into()),
+            ),
             ("7541763052569", PhoneNumber::Raw("7541763052569".into())),
         ];
         for (raw, want) in cases {
