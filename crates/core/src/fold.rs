@@ -146,6 +146,7 @@ impl CallFold {
         if call.provider_call_id.starts_with(DIALING_PREFIX) {
             call.provider_call_id = Self::root_id(ev);
         }
+        let identified = self.adopt_identity(call, ev);
         let applied = match &ev.kind {
             EventKind::Leg { state } => self.apply_leg(call, ev, *state, now),
             EventKind::RecordingAvailable { url } => {
@@ -180,11 +181,63 @@ impl CallFold {
         {
             call.external_call_id = Some(ext_id.to_string());
         }
+        let applied = match applied {
+            Applied::Duplicate | Applied::Ignored if identified => Applied::Changed,
+            other => other,
+        };
         if applied == Applied::Changed {
             call.last_event_at = now;
             derive(call);
         }
         applied
+    }
+
+    /// Take the customer's number, the direction and the owner extension from
+    /// the event. The root leg is authoritative; any other event (a transfer
+    /// leg, IVR data) only fills in what the call does not know yet. Returns
+    /// whether anything changed.
+    fn adopt_identity(&self, call: &mut Call, ev: &PbxEvent) -> bool {
+        let before = (
+            call.remote_number.clone(),
+            call.direction,
+            call.extension.clone(),
+            call.recording,
+        );
+        let is_leg = matches!(ev.kind, EventKind::Leg { .. });
+        let is_root_leg =
+            is_leg && chain_root(&ev.call_id) == ev.call_id && ev.call_id == call.provider_call_id;
+        let knows_number = !call.remote_number.is_empty();
+        if is_root_leg || !knows_number {
+            if let Some(raw) = ev.remote_number.as_deref().filter(|s| !s.trim().is_empty()) {
+                call.remote_number = self.plan.normalize(raw).display();
+                call.remote_raw = Some(raw.to_string());
+                call.remote_label = ev.remote_label.clone();
+            } else if is_leg && !knows_number {
+                call.remote_number = PhoneNumber::Anonymous.display();
+            }
+        }
+        if let Some(incoming) = ev.incoming
+            && (is_root_leg || call.legs.is_empty())
+        {
+            call.direction = if incoming {
+                Direction::Inbound
+            } else {
+                Direction::Outbound
+            };
+        }
+        if call.extension.is_none() && ev.extension.is_some() {
+            call.extension = ev.extension.clone();
+        }
+        if ev.recording == Some(true) {
+            call.recording = true;
+        }
+        before
+            != (
+                call.remote_number.clone(),
+                call.direction,
+                call.extension.clone(),
+                call.recording,
+            )
     }
 
     fn apply_leg(
@@ -195,32 +248,6 @@ impl CallFold {
         now: DateTime<Utc>,
     ) -> Applied {
         let at = ev.at.unwrap_or(now);
-        let is_root_leg =
-            chain_root(&ev.call_id) == ev.call_id && ev.call_id == call.provider_call_id;
-        // The root leg says who the customer is and which way the call goes;
-        // transfer legs show the transferring extension as the "number".
-        if is_root_leg || call.remote_number.is_empty() {
-            if let Some(raw) = ev.remote_number.as_deref().filter(|s| !s.trim().is_empty()) {
-                call.remote_number = self.plan.normalize(raw).display();
-                call.remote_raw = Some(raw.to_string());
-                call.remote_label = ev.remote_label.clone();
-            } else if call.remote_number.is_empty() {
-                call.remote_number = PhoneNumber::Anonymous.display();
-            }
-            if let Some(incoming) = ev.incoming
-                && (is_root_leg || call.legs.is_empty())
-            {
-                call.direction = if incoming {
-                    Direction::Inbound
-                } else {
-                    Direction::Outbound
-                };
-            }
-        }
-        if ev.recording == Some(true) {
-            call.recording = true;
-        }
-
         let idx = call.legs.iter().position(|l| {
             l.provider_call_id == ev.call_id
                 && (l.provider_leg_id == ev.leg_id

@@ -339,7 +339,9 @@ impl Engine {
             .journal
             .write(move |tx| {
                 let mut updates = Vec::new();
-                for mut call in tx.open_calls_idle_since(now - after)? {
+                // Idle for `after` or longer (the query is strictly-before).
+                let cutoff = now - after + chrono::Duration::milliseconds(1);
+                for mut call in tx.open_calls_idle_since(cutoff)? {
                     if fold.reconcile(&mut call, now, after) {
                         let seq = tx.save_call(&call)?;
                         updates.push(CallUpdate { seq, call });
