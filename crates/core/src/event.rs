@@ -30,8 +30,8 @@ pub enum StateCause {
 pub enum EventKind {
     /// A leg changed state.
     Leg { state: LegState },
-    /// The recording of the call is available.
-    RecordingAvailable { url: String },
+    /// The recording of the call is available (the URL, when the PBX sends one).
+    RecordingAvailable { url: Option<String> },
     /// The transcript of the recording is available.
     TranscriptionAvailable { transcript: Transcript },
     /// Application data (e.g. IVR digits) was entered.

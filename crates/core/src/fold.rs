@@ -149,15 +149,18 @@ impl CallFold {
         let identified = self.adopt_identity(call, ev);
         let applied = match &ev.kind {
             EventKind::Leg { state } => self.apply_leg(call, ev, *state, now),
-            EventKind::RecordingAvailable { url } => {
-                if call.recording_url.as_deref() == Some(url.as_str()) {
-                    Applied::Duplicate
-                } else {
+            EventKind::RecordingAvailable { url } => match url {
+                Some(url) if call.recording_url.as_deref() != Some(url.as_str()) => {
                     call.recording_url = Some(url.clone());
                     call.recording = true;
                     Applied::Changed
                 }
-            }
+                None if !call.recording => {
+                    call.recording = true;
+                    Applied::Changed
+                }
+                _ => Applied::Duplicate,
+            },
             EventKind::TranscriptionAvailable { transcript } => {
                 if call.transcript.as_ref() == Some(transcript) {
                     Applied::Duplicate

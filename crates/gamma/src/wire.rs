@@ -193,7 +193,8 @@ impl GammaEvent {
     }
 
     /// What happened. Unknown states become [`EventKind::Unknown`]; an
-    /// informative state without its payload is invalid.
+    /// informative state without its payload is invalid (but a
+    /// `recordingAvailable` without a URL is fine).
     pub fn kind(&self) -> Result<EventKind> {
         let state = self.state.trim();
         if let Some(leg) =
@@ -208,11 +209,10 @@ impl GammaEvent {
             ))
         };
         Ok(match state.to_ascii_lowercase().as_str() {
+            // The vendor leaves the exchange of recordings to each partner, so
+            // the URL may be absent: the call is still marked as recorded.
             "recordingavailable" => EventKind::RecordingAvailable {
-                url: self
-                    .recording_url
-                    .clone()
-                    .ok_or_else(|| missing("recordingURL"))?,
+                url: self.recording_url.clone(),
             },
             "transcriptionavailable" => EventKind::TranscriptionAvailable {
                 transcript: self

@@ -224,7 +224,7 @@ fn transfer_leg_before_root_still_one_call() {
 fn late_recording_transcript_and_app_data_attach() {
     let rec = PbxEvent {
         kind: EventKind::RecordingAvailable {
-            url: "https://callRecording".into(),
+            url: Some("https://callRecording".into()),
         },
         cause: StateCause::Informative,
         root_call_id: None,
