@@ -247,6 +247,42 @@ pub struct Call {
 }
 
 impl Call {
+    /// A call with no facts yet: inbound, ringing, no number.
+    pub fn new(
+        id: CallId,
+        provider: &str,
+        provider_call_id: String,
+        started_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Call {
+        Call {
+            id,
+            provider: provider.to_string(),
+            provider_call_id,
+            external_call_id: None,
+            direction: Direction::Inbound,
+            remote_number: String::new(),
+            remote_raw: None,
+            remote_label: None,
+            extension: None,
+            legs: Vec::new(),
+            status: CallStatus::Ringing,
+            started_at,
+            answered_at: None,
+            ended_at: None,
+            talk_seconds: 0,
+            outcome: None,
+            recording: false,
+            recording_url: None,
+            transcript: None,
+            app_data: Vec::new(),
+            notes: None,
+            disposition: None,
+            reconciled: false,
+            last_event_at: now,
+        }
+    }
+
     /// The leg that currently owns the call: the latest leg that has not dropped,
     /// else the latest leg.
     pub fn current_leg(&self) -> Option<&Leg> {

@@ -70,34 +70,15 @@ impl CallFold {
         chain_root(ev.call_id.trim()).to_string()
     }
 
-    /// A new, empty call for the chain `ev` belongs to, with `ev` applied.
+    /// A new call for the chain `ev` belongs to, with `ev` applied.
     pub fn start(&self, id: CallId, ev: &PbxEvent, now: DateTime<Utc>) -> Call {
-        let mut call = Call {
+        let mut call = Call::new(
             id,
-            provider: ev.provider.clone(),
-            provider_call_id: Self::root_id(ev),
-            external_call_id: None,
-            direction: Direction::Inbound,
-            remote_number: String::new(),
-            remote_raw: None,
-            remote_label: None,
-            extension: None,
-            legs: Vec::new(),
-            status: CallStatus::Ringing,
-            started_at: ev.at.unwrap_or(now),
-            answered_at: None,
-            ended_at: None,
-            talk_seconds: 0,
-            outcome: None,
-            recording: false,
-            recording_url: None,
-            transcript: None,
-            app_data: Vec::new(),
-            notes: None,
-            disposition: None,
-            reconciled: false,
-            last_event_at: now,
-        };
+            &ev.provider,
+            Self::root_id(ev),
+            ev.at.unwrap_or(now),
+            now,
+        );
         self.apply(&mut call, ev, now);
         call
     }
@@ -111,33 +92,15 @@ impl CallFold {
         destination: &str,
         now: DateTime<Utc>,
     ) -> Call {
-        let number = self.plan.normalize(destination);
-        Call {
-            provider: provider.to_string(),
-            provider_call_id: format!("{DIALING_PREFIX}{id}"),
-            external_call_id: Some(id.0.clone()),
-            direction: Direction::Outbound,
-            remote_number: number.display(),
-            remote_raw: Some(destination.to_string()),
-            remote_label: None,
-            extension: Some(extension.to_string()),
-            legs: Vec::new(),
-            status: CallStatus::Dialing,
-            started_at: now,
-            answered_at: None,
-            ended_at: None,
-            talk_seconds: 0,
-            outcome: None,
-            recording: false,
-            recording_url: None,
-            transcript: None,
-            app_data: Vec::new(),
-            notes: None,
-            disposition: None,
-            reconciled: false,
-            last_event_at: now,
-            id,
-        }
+        let mut call = Call::new(id, provider, String::new(), now, now);
+        call.provider_call_id = format!("{DIALING_PREFIX}{}", call.id);
+        call.external_call_id = Some(call.id.0.clone());
+        call.direction = Direction::Outbound;
+        call.remote_number = self.plan.normalize(destination).display();
+        call.remote_raw = Some(destination.to_string());
+        call.extension = Some(extension.to_string());
+        call.status = CallStatus::Dialing;
+        call
     }
 
     /// Apply one event to the call it belongs to.
