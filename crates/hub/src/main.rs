@@ -1,1 +1,262 @@
-fn main() {}
+//! `ringside-hub`: serve, check a config, store a secret, run the demo,
+//! replay recorded events.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ringside_core::Sensitive;
+use ringside_hub::config::{Config, SecretRef};
+use ringside_hub::demo::{self, DemoOptions};
+use ringside_hub::replay::{self, ReplayOptions};
+use ringside_hub::{hub, secrets};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "ringside-hub",
+    version,
+    about = "The headless Ringside server: Gamma webhook, agent API, live call stream"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the hub.
+    Serve {
+        /// The config file.
+        #[arg(long, short, default_value = "ringside.toml")]
+        config: PathBuf,
+    },
+    /// Validate a config file, resolve its secrets and print a summary (no secret values).
+    CheckConfig {
+        #[arg(long, short, default_value = "ringside.toml")]
+        config: PathBuf,
+    },
+    /// Manage secrets in the OS keyring (service "ringside").
+    Secret {
+        #[command(subcommand)]
+        command: SecretCommand,
+    },
+    /// Run a self-contained demo: emulated Gamma PBX → real hub, with printed call updates.
+    Demo {
+        /// Where the hub listens.
+        #[arg(long, default_value = "127.0.0.1:8700")]
+        listen: SocketAddr,
+        /// Playback speed of the demo script (1.0 = real time).
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// How many times to play the script (default: until Ctrl-C).
+        #[arg(long)]
+        loops: Option<u64>,
+        /// Keep the journal and address book here (default: a fresh temporary directory).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Post the events of JSON-array files to a hub's webhook, in order.
+    Replay {
+        /// The webhook URL.
+        #[arg(long, default_value = "http://127.0.0.1:8700/webhooks/gamma")]
+        url: String,
+        /// The environment variable holding the webhook secret.
+        #[arg(long)]
+        secret_env: String,
+        /// The header carrying the secret.
+        #[arg(long, default_value = "X-Ringside-Secret")]
+        secret_header: String,
+        /// JSON files, each an array of events.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretCommand {
+    /// Read a secret from stdin and store it under ENTRY (use it as `{ keyring = "ENTRY" }`).
+    Set { entry: String },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new(default_filter(&cli.command))),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn default_filter(command: &Command) -> &'static str {
+    match command {
+        // The demo's own lines are the show; keep logs to warnings.
+        Command::Demo { .. } => "warn",
+        _ => "info,tower_http=warn",
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve { config } => {
+            let config = Config::load(&config)?;
+            hub::serve(config, shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig { config } => check_config(&config).await,
+        Command::Secret {
+            command: SecretCommand::Set { entry },
+        } => {
+            let mut value = String::new();
+            std::io::stdin()
+                .read_to_string(&mut value)
+                .context("reading the secret from stdin")?;
+            let value = Sensitive::new(value.trim_end_matches(['\r', '\n']).to_string());
+            if value.expose().trim().is_empty() {
+                anyhow::bail!("no secret on stdin");
+            }
+            let name = entry.clone();
+            tokio::task::spawn_blocking(move || secrets::keyring_set(&name, &value))
+                .await
+                .context("keyring task")??;
+            println!(
+                "stored keyring entry {entry:?} (service {:?}); refer to it as {{ keyring = \"{entry}\" }}",
+                secrets::KEYRING_SERVICE
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo {
+            listen,
+            speed,
+            loops,
+            data_dir,
+        } => {
+            if !(speed.is_finite() && speed > 0.0) {
+                anyhow::bail!("--speed must be a positive number");
+            }
+            let options = DemoOptions {
+                listen,
+                speed,
+                loops,
+                data_dir,
+            };
+            let out: demo::LineSink = Arc::new(|line: &str| println!("{line}"));
+            demo::run(options, out, shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay {
+            url,
+            secret_env,
+            secret_header,
+            files,
+        } => {
+            let secret = secrets::resolve(&SecretRef::Env(secret_env)).await?;
+            let options = ReplayOptions {
+                url,
+                secret_header,
+                secret,
+                files,
+            };
+            let posted = replay::replay(&options, |p| {
+                println!(
+                    "{} #{} → {} {}",
+                    p.file.display(),
+                    p.index,
+                    p.status,
+                    p.body.trim()
+                );
+            })
+            .await?;
+            let failed = posted
+                .iter()
+                .filter(|p| !(200..300).contains(&p.status))
+                .count();
+            println!("{} events posted, {failed} not accepted", posted.len());
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+async fn check_config(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let config = Config::load(path)?;
+    print!("{}", config.summary());
+    let mut refs: Vec<(String, &SecretRef)> = vec![
+        ("gamma.api_key".into(), &config.gamma.api_key),
+        ("gamma.webhook_secret".into(), &config.gamma.webhook_secret),
+    ];
+    for agent in &config.agents {
+        refs.push((format!("token of agent {:?}", agent.name), &agent.token));
+    }
+    let mut failed = 0;
+    for (what, secret) in refs {
+        match secrets::resolve(secret).await {
+            Ok(_) => println!("secret {what}: resolved from {secret}"),
+            Err(e) => {
+                failed += 1;
+                println!("secret {what}: NOT resolved: {}", e.message);
+            }
+        }
+    }
+    if failed == 0 {
+        println!("config OK");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("config has {failed} unresolved secret(s)");
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// Resolves on Ctrl-C (or SIGTERM on Unix).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,562 @@
+//! `ringside-hub demo`: the whole system on one machine, no accounts.
+//!
+//! A Gamma emulator (random API key), a journal and the demo address book in
+//! a data directory, and a real hub (random webhook secret, one agent on
+//! extension 203 with a random token). The hub registers its webhook with
+//! the emulator through the real [`GammaClient::configure`], so the demo
+//! script's events travel emulator → HTTP webhook → journal → engine, and
+//! each call update is printed as one readable line.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ringside_addressbook::AddressBook;
+use ringside_core::{
+    Call, CallId, CallStatus, Deal, Direction, NumberPlan, Outcome, Sensitive, SystemClock,
+};
+use ringside_engine::{CallUpdate, Engine, EngineConfig};
+use ringside_gamma::GammaClient;
+use ringside_gamma_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use ringside_journal::Journal;
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, oneshot};
+
+use crate::hub::{configure_gamma, random_secret};
+use crate::server;
+use crate::state::{Agent, AppState, Limits, WebhookAuth};
+
+/// The demo agent's extension.
+pub const DEMO_EXTENSION: &str = "203";
+/// The journal file name inside the data directory.
+pub const JOURNAL_FILE: &str = "journal.sqlite3";
+/// The address book file name inside the data directory.
+pub const ADDRESS_BOOK_FILE: &str = "addressbook.sqlite3";
+
+/// How to run the demo.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Where the hub listens (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// Playback speed of the demo script (1.0 = real time).
+    pub speed: f64,
+    /// How many times to play the script; `None` = until stopped.
+    pub loops: Option<u64>,
+    /// Where the journal and address book go; `None` = a fresh temporary
+    /// directory, deleted at the end.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8700)),
+            speed: 1.0,
+            loops: None,
+            data_dir: None,
+        }
+    }
+}
+
+/// Where printed lines go (stdout in the binary, a buffer in tests).
+pub type LineSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// What a demo run did.
+#[derive(Debug, Clone)]
+pub struct DemoReport {
+    /// Script loops played to the end.
+    pub loops: u64,
+    /// Events the emulator delivered to the webhook.
+    pub events: usize,
+    /// Events the webhook did not answer with 200.
+    pub rejected: usize,
+    /// The hub's address.
+    pub addr: SocketAddr,
+}
+
+/// Run the demo until `loops` are played or `shutdown` resolves.
+pub async fn run(
+    options: DemoOptions,
+    out: LineSink,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<DemoReport> {
+    let temp;
+    let (data_dir, temporary) = match &options.data_dir {
+        Some(dir) => (dir.clone(), false),
+        None => {
+            temp = tempfile::Builder::new()
+                .prefix("ringside-demo-")
+                .tempdir()
+                .context("creating a temporary data directory")?;
+            (temp.path().to_path_buf(), true)
+        }
+    };
+
+    let api_key = random_secret();
+    let emulator = Emulator::start(EmulatorConfig {
+        api_key: api_key.expose().clone(),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .context("starting the Gamma emulator")?;
+
+    let plan = NumberPlan::default();
+    let journal_path = data_dir.join(JOURNAL_FILE);
+    let book_path = data_dir.join(ADDRESS_BOOK_FILE);
+    let book_plan = plan.clone();
+    let (journal, book) = tokio::task::spawn_blocking(move || {
+        let journal = Journal::open(&journal_path)?;
+        let book = AddressBook::open(&book_path, book_plan)?;
+        book.load_demo()?;
+        Ok::<_, ringside_core::Error>((journal, book))
+    })
+    .await
+    .context("opening the demo storage")??;
+
+    let gamma = GammaClient::new(&emulator.base_url(), api_key)?;
+    let engine = Engine::new(
+        EngineConfig {
+            plan,
+            ..EngineConfig::default()
+        },
+        journal,
+        Arc::new(book),
+        Arc::new(gamma.clone()),
+        Arc::new(SystemClock),
+    );
+    let token = random_secret();
+    let agent = Agent {
+        name: "Tony Manero".into(),
+        extension: DEMO_EXTENSION.into(),
+        token: token.clone(),
+    };
+    let webhook = WebhookAuth::new(random_secret(), "X-Ringside-Secret")?;
+    let state = AppState::new(engine.clone(), webhook, vec![agent], Limits::default())?;
+
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", options.listen))?;
+    let addr = listener.local_addr()?;
+    let (stop_server, server_stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(server::run(listener, state.clone(), 64, async move {
+        let _ = server_stopped.await;
+    }));
+
+    // The real client registers the real webhook with the emulated PBX.
+    configure_gamma(
+        &gamma,
+        &format!("http://{addr}{}", crate::webhook::PATH),
+        &state.webhook,
+    )
+    .await
+    .context("configuring the emulator's event callback")?;
+
+    banner(&out, &emulator, addr, &token, &data_dir, temporary);
+
+    let (stop_printer, printer_stop) = oneshot::channel::<()>();
+    let printer = tokio::spawn(print_updates(
+        engine.clone(),
+        engine.subscribe(),
+        out.clone(),
+        printer_stop,
+    ));
+
+    let mut report = DemoReport {
+        loops: 0,
+        events: 0,
+        rejected: 0,
+        addr,
+    };
+    let played = {
+        let play = play(&emulator, &options, &mut report);
+        tokio::select! {
+            r = play => r,
+            _ = shutdown => Ok(()),
+        }
+    };
+
+    let _ = stop_printer.send(());
+    let _ = printer.await;
+    let _ = stop_server.send(());
+    let _ = server.await;
+    emulator.shutdown().await;
+    played?;
+    out(&format!(
+        "demo stopped: {} loop(s), {} events delivered",
+        report.loops, report.events
+    ));
+    Ok(report)
+}
+
+async fn play(
+    emulator: &EmulatorHandle,
+    options: &DemoOptions,
+    report: &mut DemoReport,
+) -> anyhow::Result<()> {
+    while options.loops.is_none_or(|loops| report.loops < loops) {
+        let start_ms = chrono::Utc::now().timestamp_millis();
+        let mut script = ringside_gamma_emulator::demo_script(start_ms);
+        if report.loops == 0
+            && let Some(first) = script.first_mut().and_then(|s| s.steps.first_mut())
+        {
+            // The first call shows up at once.
+            first.delay = first.delay.min(Duration::from_millis(300));
+        }
+        for scenario in &script {
+            let statuses = emulator
+                .play(scenario, options.speed)
+                .await
+                .with_context(|| format!("playing {:?}", scenario.name))?;
+            report.events += statuses.len();
+            report.rejected += statuses.iter().filter(|s| **s != 200).count();
+        }
+        report.loops += 1;
+    }
+    Ok(())
+}
+
+fn banner(
+    out: &LineSink,
+    emulator: &EmulatorHandle,
+    addr: SocketAddr,
+    token: &Sensitive<String>,
+    data_dir: &std::path::Path,
+    temporary: bool,
+) {
+    let api = format!("http://{addr}/api/v1");
+    let token = token.expose();
+    out("Ringside demo: an emulated Gamma PBX posting to a real hub.");
+    out(&format!("  Gamma emulator  {}", emulator.base_url()));
+    out(&format!(
+        "  webhook         http://{addr}{}",
+        crate::webhook::PATH
+    ));
+    out(&format!(
+        "  agent API       {api}   (Tony Manero, extension {DEMO_EXTENSION})"
+    ));
+    out(&format!("  agent token     {token}"));
+    out(&format!(
+        "  data            {}{}",
+        data_dir.display(),
+        if temporary { "  (deleted on exit)" } else { "" }
+    ));
+    out("  try:");
+    out(&format!(
+        "    curl -H 'Authorization: Bearer {token}' {api}/calls"
+    ));
+    out(&format!(
+        "    curl -N -H 'Authorization: Bearer {token}' '{api}/stream?after=0'"
+    ));
+    out("  Ctrl-C stops.");
+    out("");
+}
+
+/// What was last printed about a call.
+struct Printed {
+    seq: i64,
+    status: CallStatus,
+    extension: Option<String>,
+    recording_url: bool,
+    app_data: usize,
+    who: String,
+}
+
+async fn print_updates(
+    engine: Engine,
+    mut live: broadcast::Receiver<CallUpdate>,
+    out: LineSink,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let mut printed: HashMap<CallId, Printed> = HashMap::new();
+    loop {
+        let update = tokio::select! {
+            _ = &mut stop => break,
+            r = live.recv() => r,
+        };
+        match update {
+            Ok(update) => show(&engine, &out, &mut printed, update).await,
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                out(&format!(
+                    "({n} updates skipped on screen; all are in the journal)"
+                ));
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+    // Show what had already arrived.
+    while let Ok(update) = live.try_recv() {
+        show(&engine, &out, &mut printed, update).await;
+    }
+}
+
+async fn show(
+    engine: &Engine,
+    out: &LineSink,
+    printed: &mut HashMap<CallId, Printed>,
+    update: CallUpdate,
+) {
+    let call = &update.call;
+    let lines = match printed.get_mut(&call.id) {
+        None => {
+            let who = describe_remote(engine, call).await;
+            let lines = first_lines(call, &who);
+            printed.insert(
+                call.id.clone(),
+                Printed {
+                    seq: update.seq,
+                    status: call.status,
+                    extension: call.extension.clone(),
+                    recording_url: call.recording_url.is_some(),
+                    app_data: call.app_data.len(),
+                    who,
+                },
+            );
+            lines
+        }
+        Some(seen) if update.seq <= seen.seq => Vec::new(),
+        Some(seen) => {
+            let lines = change_lines(seen, call);
+            seen.seq = update.seq;
+            seen.status = call.status;
+            seen.extension = call.extension.clone();
+            seen.recording_url = call.recording_url.is_some();
+            seen.app_data = call.app_data.len();
+            lines
+        }
+    };
+    let now = chrono::Local::now().format("%H:%M:%S");
+    for line in lines {
+        out(&format!("{now}  {line}"));
+    }
+}
+
+fn first_lines(call: &Call, who: &str) -> Vec<String> {
+    let label = match call.status {
+        CallStatus::Dialing => "dialing",
+        CallStatus::Ringing => "ringing",
+        CallStatus::Talking => "answered",
+        CallStatus::Transferring => "transferring",
+        CallStatus::Ended => {
+            return vec![format!("{}  {}", party_line("ended", call), ended(call))];
+        }
+    };
+    let mut lines = vec![format!("{}  {who}", party_line(label, call))];
+    for data in &call.app_data {
+        lines.push(format!("{}  keyed in {data}", party_line("input", call)));
+    }
+    lines
+}
+
+fn change_lines(seen: &Printed, call: &Call) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let (Some(from), Some(to)) = (&seen.extension, &call.extension)
+        && from != to
+    {
+        lines.push(format!("{:<12}{from} → {to}", "transferred"));
+    }
+    if call.status != seen.status {
+        match call.status {
+            CallStatus::Talking => {
+                lines.push(format!("{}  {}", party_line("answered", call), seen.who));
+            }
+            CallStatus::Ended => {
+                lines.push(format!("{}  {}", party_line("ended", call), ended(call)));
+            }
+            CallStatus::Ringing if seen.status == CallStatus::Dialing => {
+                lines.push(format!("{}  {}", party_line("ringing", call), seen.who));
+            }
+            _ => {}
+        }
+    } else if call.is_ended() && call.recording_url.is_some() && !seen.recording_url {
+        lines.push(format!("{}  recording ✓", party_line("recorded", call)));
+    }
+    for data in call.app_data.iter().skip(seen.app_data) {
+        lines.push(format!("{}  keyed in {data}", party_line("input", call)));
+    }
+    lines
+}
+
+/// `ringing     203 ← +34 647 46 01 97`
+fn party_line(label: &str, call: &Call) -> String {
+    let arrow = match call.direction {
+        Direction::Inbound => "←",
+        Direction::Outbound => "→",
+    };
+    let ext = call.extension.as_deref().unwrap_or("?");
+    format!(
+        "{label:<12}{ext} {arrow} {}",
+        pretty_number(&call.remote_number)
+    )
+}
+
+/// `answered 0:42 · recording ✓`, `missed`, `no answer`...
+fn ended(call: &Call) -> String {
+    let mut text = match call.outcome {
+        Some(Outcome::Answered) => format!(
+            "answered {}:{:02}",
+            call.talk_seconds / 60,
+            call.talk_seconds % 60
+        ),
+        Some(Outcome::Missed) => "missed".into(),
+        Some(Outcome::NoAnswer) => "no answer".into(),
+        Some(Outcome::Busy) => "busy".into(),
+        Some(Outcome::Failed) => "failed".into(),
+        None => "ended".into(),
+    };
+    if call.recording_url.is_some() {
+        text.push_str(" · recording ✓");
+    } else if call.recording {
+        text.push_str(" · recording pending");
+    }
+    text
+}
+
+/// `+34647460197` → `+34 647 46 01 97` (libphonenumber's international format).
+pub fn pretty_number(number: &str) -> String {
+    if !number.starts_with('+') {
+        return number.to_string();
+    }
+    match phonenumber::parse(None, number) {
+        Ok(parsed) => parsed
+            .format()
+            .mode(phonenumber::Mode::International)
+            .to_string(),
+        Err(_) => number.to_string(),
+    }
+}
+
+/// Who the other party is: the contact, company and open deals.
+async fn describe_remote(engine: &Engine, call: &Call) -> String {
+    if call.remote_number == "anonymous" {
+        return "hidden number".into();
+    }
+    let fallback = || {
+        call.remote_label
+            .clone()
+            .unwrap_or_else(|| "unknown caller".into())
+    };
+    let info = match engine.lookup(&call.remote_number).await {
+        Ok(info) => info,
+        Err(e) => return format!("{} (lookup failed: {})", fallback(), e.message),
+    };
+    let lookup = &info.lookup;
+    let Some(chosen) = lookup.chosen_match() else {
+        return match lookup.matches.len() {
+            0 => fallback(),
+            n => format!(
+                "{n} possible contacts: {}",
+                lookup
+                    .matches
+                    .iter()
+                    .map(|m| m.contact.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+    };
+    let mut text = chosen.contact.name.clone();
+    if let Some(company) = &chosen.contact.company {
+        text.push_str(" · ");
+        text.push_str(&company.name);
+    }
+    let open: Vec<&Deal> = chosen.deals.iter().filter(|d| d.open).collect();
+    match open.len() {
+        0 => {}
+        1 => text.push_str(&format!(" · 1 open deal{}", deal_total(&open))),
+        n => text.push_str(&format!(" · {n} open deals{}", deal_total(&open))),
+    }
+    text
+}
+
+/// ` (17,300.00 EUR)`, one total per currency; empty when no amounts.
+fn deal_total(deals: &[&Deal]) -> String {
+    let mut totals: Vec<(String, i128)> = Vec::new();
+    for deal in deals {
+        let (Some(amount), currency) = (&deal.amount, &deal.currency) else {
+            continue;
+        };
+        let Some(cents) = cents(amount) else {
+            continue;
+        };
+        let currency = currency.clone().unwrap_or_default();
+        match totals.iter_mut().find(|(c, _)| *c == currency) {
+            Some((_, sum)) => *sum += cents,
+            None => totals.push((currency, cents)),
+        }
+    }
+    if totals.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = totals
+        .iter()
+        .map(|(currency, cents)| {
+            format!("{} {currency}", group_thousands(*cents))
+                .trim()
+                .to_string()
+        })
+        .collect();
+    format!(" ({})", parts.join(" + "))
+}
+
+/// `"17300.5"` → `1730050`.
+fn cents(amount: &str) -> Option<i128> {
+    let amount = amount.trim();
+    let (negative, amount) = match amount.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, amount),
+    };
+    let (whole, frac) = amount.split_once('.').unwrap_or((amount, ""));
+    if whole.is_empty() || !whole.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    if frac.len() > 2 || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let whole: i128 = whole.parse().ok()?;
+    let frac: i128 = format!("{frac:0<2}").parse().ok()?;
+    let value = whole.checked_mul(100)?.checked_add(frac)?;
+    Some(if negative { -value } else { value })
+}
+
+/// `1730000` → `17,300.00`.
+fn group_thousands(cents: i128) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let cents = cents.abs();
+    let whole = (cents / 100).to_string();
+    let mut grouped = String::new();
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    format!("{sign}{grouped}.{:02}", cents % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_summed_without_floats() {
+        assert_eq!(cents("17300.00"), Some(1_730_000));
+        assert_eq!(cents("12000"), Some(1_200_000));
+        assert_eq!(cents("5300.5"), Some(530_050));
+        assert_eq!(cents("1.234"), None);
+        assert_eq!(cents("abc"), None);
+        assert_eq!(group_thousands(1_730_000), "17,300.00");
+        assert_eq!(group_thousands(99), "0.99");
+        assert_eq!(group_thousands(12_345_678_900), "123,456,789.00");
+    }
+
+    #[test]
+    fn numbers_are_shown_grouped() {
+        assert!(pretty_number("+34647460197").starts_with("+34 6"));
+        assert_eq!(pretty_number("anonymous"), "anonymous");
+        assert_eq!(pretty_number("201"), "201");
+    }
+}
