@@ -2,6 +2,8 @@
 # Run a command with a real, unlocked Secret Service (gnome-keyring) on the
 # current session bus. Use inside `dbus-run-session`. Throwaway HOME.
 set -euo pipefail
+# Keep the toolchain where it is, then give the keyring a throwaway home.
+export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
 export HOME="${RINGSIDE_TEST_HOME:-$(mktemp -d)}"
 echo -n throwaway | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 for _ in $(seq 100); do

@@ -434,10 +434,11 @@ async fn describe_remote(engine: &Engine, call: &Call) -> String {
     if call.remote_number == "anonymous" {
         return "hidden number".into();
     }
-    let fallback = || {
-        call.remote_label
-            .clone()
-            .unwrap_or_else(|| "unknown caller".into())
+    // The PBX's label is often just the number again; show it only when it
+    // names someone.
+    let fallback = || match &call.remote_label {
+        Some(label) if label.chars().any(char::is_alphabetic) => label.clone(),
+        _ => "unknown caller".into(),
     };
     let info = match engine.lookup(&call.remote_number).await {
         Ok(info) => info,
