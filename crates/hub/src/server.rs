@@ -151,6 +151,10 @@ impl Listener for CappedListener {
         // The semaphore is never closed; if it were, serve uncapped rather than stop.
         let permit = self.permits.clone().acquire_owned().await.ok();
         let (stream, addr) = Listener::accept(&mut self.inner).await;
+        // Small SSE frames must not wait for the client's delayed ACK (Nagle).
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
         (
             CappedStream {
                 stream,

@@ -110,6 +110,10 @@ pub(crate) fn open_writer(path: &Path, synchronous_full: bool) -> Result<Connect
         .map_err(|e| failed("cannot set synchronous", &e))?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(|e| failed("cannot enable foreign keys", &e))?;
+    // Each job runs in a savepoint; its statement journal would otherwise spill
+    // to temp files (measured: 6x the WAL's bytes, the intake bottleneck).
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(|e| failed("cannot set temp_store", &e))?;
     MIGRATIONS
         .to_latest(&mut conn)
         .map_err(|e| failed("cannot migrate the schema", &e))?;
