@@ -22,12 +22,20 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+# The desktop app: system packages (WebKitGTK, Xvfb, dunst...), tauri-driver, and
+# the UI (npm ci, build, unit tests) -- the desktop crate embeds ui/dist, so this
+# comes before anything compiles it.
+bash scripts/desktop-test.sh setup
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo test (inside a private session bus with an unlocked gnome-keyring)"
-export RINGSIDE_REQUIRE_SECRET_SERVICE=1
-dbus-run-session -- bash scripts/with-keyring.sh cargo test --workspace --locked
+step "cargo test (headless session: Xvfb, private session bus, unlocked gnome-keyring, dunst)"
+export RINGSIDE_REQUIRE_SECRET_SERVICE=1 RINGSIDE_REQUIRE_NOTIFICATIONS=1
+bash scripts/desktop-test.sh session -- cargo test --workspace --locked
+
+# The desktop app end to end in a real window (and RINGSIDE_DESKTOP_BENCH=1: its benchmark).
+bash scripts/desktop-test.sh e2e

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A contact to add or to replace an existing one with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewContact {
     /// Full name as people write it; required.
     pub name: String,
@@ -21,6 +22,7 @@ pub struct NewContact {
 
 /// One phone number of a [`NewContact`].
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewPhone {
     /// `work`, `mobile`, `home`...
     pub label: Option<String>,

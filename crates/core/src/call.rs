@@ -9,6 +9,7 @@ use crate::event::StateCause;
 
 /// Ringside's own id for a logical call: stable, unique, time-ordered.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 pub struct CallId(pub String);
 
@@ -31,6 +32,7 @@ impl From<&str> for CallId {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Inbound,
@@ -48,6 +50,7 @@ impl Direction {
 
 /// How a finished call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Answered,
@@ -74,6 +77,7 @@ impl Outcome {
 
 /// Where the call is now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CallStatus {
     /// Dialed by Ringside, no PBX event yet.
@@ -100,6 +104,7 @@ impl CallStatus {
 
 /// The state of one leg. Order matters: a leg never moves backwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum LegState {
     /// Calls triggered through the API start with an extra `prompting` event.
@@ -147,6 +152,7 @@ impl LegState {
 
 /// One state a leg reached, first time seen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StateMark {
     pub state: LegState,
     pub at: DateTime<Utc>,
@@ -155,6 +161,7 @@ pub struct StateMark {
 
 /// One leg of a logical call: the provider's `callId` + `callLegId` at one extension.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Leg {
     /// Provider call id of the leg (Gamma `callId`, `X` or `X.1`).
     pub provider_call_id: String,
@@ -186,6 +193,7 @@ impl Leg {
 
 /// One line of a transcript.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TranscriptSegment {
     pub text: String,
     pub confidence: Option<f64>,
@@ -194,6 +202,7 @@ pub struct TranscriptSegment {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Transcript {
     pub segments: Vec<TranscriptSegment>,
 }
@@ -211,6 +220,7 @@ impl Transcript {
 
 /// One logical call (integration spec §1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Call {
     pub id: CallId,
     pub provider: String,

@@ -8,6 +8,7 @@ use crate::phone::{NumberVariants, PhoneNumber};
 
 /// Which store a record came from, with a link to open it there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RecordSource {
     /// `local`, `vtiger`, `zoho`, `amocrm`, `bitrix24`.
     pub system: String,
@@ -18,6 +19,7 @@ pub struct RecordSource {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PhoneEntry {
     /// `work`, `mobile`, `home`, ... as the store labels it.
     pub label: Option<String>,
@@ -28,12 +30,14 @@ pub struct PhoneEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Company {
     pub source: RecordSource,
     pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Contact {
     pub source: RecordSource,
     pub name: String,
@@ -46,6 +50,7 @@ pub struct Contact {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Deal {
     pub source: RecordSource,
     pub name: String,
@@ -60,6 +65,7 @@ pub struct Deal {
 
 /// A contact that matched a number, with its open deals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ContactMatch {
     pub contact: Contact,
     pub deals: Vec<Deal>,
@@ -67,6 +73,7 @@ pub struct ContactMatch {
 
 /// What to do when several contacts match one number (integration spec §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MatchPolicy {
     /// Show all, the agent picks.
@@ -80,6 +87,7 @@ pub enum MatchPolicy {
 
 /// The answer to "who is this number?".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LookupResult {
     pub number: PhoneNumber,
     pub matches: Vec<ContactMatch>,

@@ -10,6 +10,7 @@ use crate::call::{LegState, Transcript};
 
 /// Why a leg reached its state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case", tag = "kind", content = "value")]
 pub enum StateCause {
     /// `causeNormal`

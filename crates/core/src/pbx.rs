@@ -6,6 +6,7 @@ use crate::Result;
 
 /// One extension of the PBX (an agent's phone, an IVR...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Extension {
     pub extension: String,
     pub name: Option<String>,

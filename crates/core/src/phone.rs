@@ -37,6 +37,7 @@ impl Default for NumberPlan {
 
 /// A number read with a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case", tag = "kind", content = "value")]
 pub enum PhoneNumber {
     /// A valid number in E.164 form, e.g. `+34647460197`.

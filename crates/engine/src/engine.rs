@@ -39,6 +39,7 @@ pub struct Ingested {
 
 /// Who a number is, and the last calls with it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NumberInfo {
     pub lookup: LookupResult,
     pub recent_calls: Vec<Call>,

@@ -7,9 +7,13 @@ use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::{DateTime, SecondsFormat, Utc};
-use ringside_core::{Call, CallId, CallStatus, Direction, ErrorKind, Extension, Outcome};
-use ringside_engine::{CallFilter, NumberInfo, StoredEvent};
-use serde::{Deserialize, Serialize};
+use ringside_api::{
+    CallDetail, CallEvent, CallPage, CallQuery, DialBody, Done, Me, NotesBody, NumberInfo,
+    TransferBody,
+};
+use ringside_core::{Call, CallId, ErrorKind, Extension};
+use ringside_engine::{CallFilter, StoredEvent};
+use serde::Deserialize;
 
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::state::{Agent, AppState};
@@ -45,13 +49,6 @@ impl FromRequestParts<AppState> for AuthAgent {
     }
 }
 
-#[derive(Debug, Serialize)]
-pub struct Me {
-    pub name: String,
-    pub extension: String,
-    pub missed_calls: u64,
-}
-
 /// `GET /api/v1/me`
 pub async fn me(
     State(state): State<AppState>,
@@ -63,31 +60,6 @@ pub async fn me(
         extension: agent.extension,
         missed_calls,
     }))
-}
-
-/// Query of `GET /api/v1/calls`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CallsQuery {
-    pub direction: Option<Direction>,
-    pub outcome: Option<Outcome>,
-    pub status: Option<CallStatus>,
-    pub search: Option<String>,
-    /// Page size, default 50, at most 1000.
-    pub limit: Option<usize>,
-    /// Paging cursor `<started_at RFC 3339>,<call id>`: the `next` of the previous page.
-    pub before: Option<String>,
-    /// Only calls started at or after this RFC 3339 instant.
-    pub since: Option<DateTime<Utc>>,
-    /// Only calls started before this RFC 3339 instant.
-    pub until: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CallPage {
-    pub calls: Vec<Call>,
-    /// The cursor for the next (older) page, when this one was full.
-    pub next: Option<String>,
 }
 
 /// The cursor naming `call` as the last row of a page.
@@ -120,7 +92,7 @@ fn parse_cursor(s: &str) -> Result<(DateTime<Utc>, CallId), ApiError> {
 pub async fn calls(
     State(state): State<AppState>,
     AuthAgent(agent): AuthAgent,
-    ApiQuery(q): ApiQuery<CallsQuery>,
+    ApiQuery(q): ApiQuery<CallQuery>,
 ) -> Result<ApiJson<CallPage>, ApiError> {
     let limit = q.limit.unwrap_or(50);
     if limit == 0 || limit > CallFilter::MAX_LIMIT {
@@ -165,13 +137,6 @@ async fn own_call(state: &AppState, agent: &Agent, id: &str) -> Result<Call, Api
     }
 }
 
-#[derive(Debug, Serialize)]
-pub struct CallDetail {
-    pub call: Call,
-    /// The raw PBX events folded into the call, in journal order.
-    pub events: Vec<StoredEvent>,
-}
-
 /// `GET /api/v1/calls/{id}`
 pub async fn call(
     State(state): State<AppState>,
@@ -180,14 +145,23 @@ pub async fn call(
 ) -> Result<ApiJson<CallDetail>, ApiError> {
     let call = own_call(&state, &agent, &id).await?;
     let events = state.engine.call_events(&call.id).await?;
+    let events = events.into_iter().map(call_event).collect();
     Ok(ApiJson(CallDetail { call, events }))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NotesBody {
-    pub notes: Option<String>,
-    pub disposition: Option<String>,
+/// A journaled event as the API shows it.
+pub fn call_event(e: StoredEvent) -> CallEvent {
+    CallEvent {
+        seq: e.seq,
+        provider: e.provider,
+        received_at: e.received_at,
+        provider_call_id: e.provider_call_id,
+        leg_id: e.leg_id,
+        state: e.state,
+        body: e.body,
+        external_call_id: e.external_call_id,
+        call_id: e.call_id,
+    }
 }
 
 /// `PUT /api/v1/calls/{id}/notes`
@@ -220,13 +194,11 @@ pub async fn lookup(
     if number.is_empty() {
         return Err(ApiError::invalid("`number` is required"));
     }
-    Ok(ApiJson(state.engine.lookup(number).await?))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DialBody {
-    pub destination: String,
+    let info = state.engine.lookup(number).await?;
+    Ok(ApiJson(NumberInfo {
+        lookup: info.lookup,
+        recent_calls: info.recent_calls,
+    }))
 }
 
 /// `POST /api/v1/dial`: the agent's own extension calls `destination`.
@@ -247,11 +219,6 @@ pub async fn dial(
     Ok((StatusCode::CREATED, ApiJson(call)))
 }
 
-#[derive(Debug, Serialize)]
-pub struct Done {
-    pub ok: bool,
-}
-
 /// `POST /api/v1/calls/{id}/hangup`
 pub async fn hang_up(
     State(state): State<AppState>,
@@ -265,12 +232,6 @@ pub async fn hang_up(
         .await
         .map_err(ApiError::from_pbx)?;
     Ok(ApiJson(Done { ok: true }))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TransferBody {
-    pub destination: String,
 }
 
 /// `POST /api/v1/calls/{id}/transfer`

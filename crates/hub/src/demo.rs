@@ -1,41 +1,26 @@
 //! `ringside-hub demo`: the whole system on one machine, no accounts.
 //!
-//! A Gamma emulator (random API key), a journal and the demo address book in
-//! a data directory, and a real hub (random webhook secret, one agent on
-//! extension 203 with a random token). The hub registers its webhook with
-//! the emulator through the real [`GammaClient::configure`], so the demo
-//! script's events travel emulator → HTTP webhook → journal → engine, and
-//! each call update is printed as one readable line.
+//! An [`embedded`] hub on the demo PBX (the Gamma emulator, the demo
+//! address book, one agent on extension 203 with a random token), the demo
+//! script played through it — emulator → HTTP webhook → journal → engine —
+//! and each call update printed as one readable line.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
-use ringside_addressbook::AddressBook;
-use ringside_core::{
-    Call, CallId, CallStatus, Deal, Direction, NumberPlan, Outcome, Sensitive, SystemClock,
-};
-use ringside_engine::{CallUpdate, Engine, EngineConfig};
-use ringside_gamma::GammaClient;
-use ringside_gamma_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
-use ringside_journal::Journal;
+use ringside_core::{Call, CallId, CallStatus, Deal, Direction, Outcome, Sensitive};
+use ringside_engine::{CallUpdate, Engine};
+use ringside_gamma_emulator::EmulatorHandle;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, oneshot};
 
-use crate::hub::{configure_gamma, random_secret};
-use crate::server;
-use crate::state::{Agent, AppState, Limits, WebhookAuth};
+use crate::embedded::{self, EmbeddedOptions, play_demo_script};
 
-/// The demo agent's extension.
-pub const DEMO_EXTENSION: &str = "203";
-/// The journal file name inside the data directory.
-pub const JOURNAL_FILE: &str = "journal.sqlite3";
-/// The address book file name inside the data directory.
-pub const ADDRESS_BOOK_FILE: &str = "addressbook.sqlite3";
+pub use crate::embedded::{ADDRESS_BOOK_FILE, DEMO_EXTENSION, JOURNAL_FILE};
 
 /// How to run the demo.
 #[derive(Debug, Clone)]
@@ -95,72 +80,28 @@ pub async fn run(
             (temp.path().to_path_buf(), true)
         }
     };
-
-    let api_key = random_secret();
-    let emulator = Emulator::start(EmulatorConfig {
-        api_key: api_key.expose().clone(),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .context("starting the Gamma emulator")?;
-
-    let plan = NumberPlan::default();
-    let journal_path = data_dir.join(JOURNAL_FILE);
-    let book_path = data_dir.join(ADDRESS_BOOK_FILE);
-    let book_plan = plan.clone();
-    let (journal, book) = tokio::task::spawn_blocking(move || {
-        let journal = Journal::open(&journal_path)?;
-        let book = AddressBook::open(&book_path, book_plan)?;
-        book.load_demo()?;
-        Ok::<_, ringside_core::Error>((journal, book))
-    })
-    .await
-    .context("opening the demo storage")??;
-
-    let gamma = GammaClient::new(&emulator.base_url(), api_key)?;
-    let engine = Engine::new(
-        EngineConfig {
-            plan,
-            ..EngineConfig::default()
-        },
-        journal,
-        Arc::new(book),
-        Arc::new(gamma.clone()),
-        Arc::new(SystemClock),
-    );
-    let token = random_secret();
-    let agent = Agent {
-        name: "Tony Manero".into(),
-        extension: DEMO_EXTENSION.into(),
-        token: token.clone(),
-    };
-    let webhook = WebhookAuth::new(random_secret(), "X-Ringside-Secret")?;
-    let state = AppState::new(engine.clone(), webhook, vec![agent], Limits::default())?;
-
     let listener = TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;
-    let addr = listener.local_addr()?;
-    let (stop_server, server_stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(server::run(listener, state.clone(), 64, async move {
-        let _ = server_stopped.await;
-    }));
-
-    // The real client registers the real webhook with the emulated PBX.
-    configure_gamma(
-        &gamma,
-        &format!("http://{addr}{}", crate::webhook::PATH),
-        &state.webhook,
+    // The player below counts what it plays, so the hub's own stays off.
+    let hub = embedded::start_on(
+        EmbeddedOptions::demo(data_dir.clone(), false, options.speed),
+        listener,
     )
     .await
-    .context("configuring the emulator's event callback")?;
+    .context("starting the demo hub")?;
+    let emulator = hub
+        .emulator
+        .clone()
+        .context("the demo hub has no emulator")?;
+    let addr = hub.addr();
 
-    banner(&out, &emulator, addr, &token, &data_dir, temporary);
+    banner(&out, &emulator, addr, &hub.token, &data_dir, temporary);
 
     let (stop_printer, printer_stop) = oneshot::channel::<()>();
     let printer = tokio::spawn(print_updates(
-        engine.clone(),
-        engine.subscribe(),
+        hub.engine.clone(),
+        hub.engine.subscribe(),
         out.clone(),
         printer_stop,
     ));
@@ -181,9 +122,8 @@ pub async fn run(
 
     let _ = stop_printer.send(());
     let _ = printer.await;
-    let _ = stop_server.send(());
-    let _ = server.await;
-    emulator.shutdown().await;
+    drop(emulator);
+    hub.shutdown().await;
     played?;
     out(&format!(
         "demo stopped: {} loop(s), {} events delivered",
@@ -198,22 +138,11 @@ async fn play(
     report: &mut DemoReport,
 ) -> anyhow::Result<()> {
     while options.loops.is_none_or(|loops| report.loops < loops) {
-        let start_ms = chrono::Utc::now().timestamp_millis();
-        let mut script = ringside_gamma_emulator::demo_script(start_ms);
-        if report.loops == 0
-            && let Some(first) = script.first_mut().and_then(|s| s.steps.first_mut())
-        {
-            // The first call shows up at once.
-            first.delay = first.delay.min(Duration::from_millis(300));
-        }
-        for scenario in &script {
-            let statuses = emulator
-                .play(scenario, options.speed)
-                .await
-                .with_context(|| format!("playing {:?}", scenario.name))?;
-            report.events += statuses.len();
-            report.rejected += statuses.iter().filter(|s| **s != 200).count();
-        }
+        let statuses = play_demo_script(emulator, options.speed, report.loops == 0)
+            .await
+            .context("playing the demo script")?;
+        report.events += statuses.len();
+        report.rejected += statuses.iter().filter(|s| **s != 200).count();
         report.loops += 1;
     }
     Ok(())

@@ -97,7 +97,8 @@ pub async fn build(config: &Config) -> Result<Hub> {
         Arc::new(gamma.clone()),
         Arc::new(SystemClock),
     );
-    let state = AppState::new(engine, webhook, agents, limits(config))?;
+    let state = AppState::new(engine, webhook, agents, limits(config))?
+        .with_address_book(address_book.clone());
     Ok(Hub {
         state,
         gamma,

@@ -10,18 +10,24 @@
 //! Code map: [`config`] (the TOML file, secret references), [`secrets`] (env
 //! and OS keyring), [`state`] (what handlers share), [`server`] (`app`,
 //! `run`, the connection cap), [`error`] (`{code, message}` answers),
-//! [`hub`] (wiring from config), [`demo`] (the self-contained demo),
-//! [`replay`] (post recorded events to a hub).
+//! [`hub`] (wiring from config), [`embedded`] (a hub in-process for one
+//! agent: the desktop app's demo and embedded modes), [`demo`] (the
+//! self-contained demo, printed), [`replay`] (post recorded events to a
+//! hub), [`contacts`] and [`status`] (agent routes beyond calls). The wire
+//! types are `ringside-api`'s.
 
 pub mod api;
 pub mod config;
+pub mod contacts;
 pub mod demo;
+pub mod embedded;
 pub mod error;
 pub mod hub;
 pub mod replay;
 pub mod secrets;
 pub mod server;
 pub mod state;
+pub mod status;
 pub mod stream;
 pub mod webhook;
 

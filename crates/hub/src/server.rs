@@ -1,6 +1,8 @@
 //! The HTTP server as two functions: [`app`] builds the router from the
 //! state (tests drive it with `oneshot`), [`run`] serves it on a listener
-//! until `shutdown` resolves (tests bind `127.0.0.1:0`).
+//! until `shutdown` resolves (tests bind `127.0.0.1:0`). [`webhook_app`] is
+//! the webhook alone, for a listener the PBX reaches but agents do not;
+//! [`run_router`] serves any of them.
 //!
 //! Limits: request bodies (413 past `max_body_bytes`), a time limit on every
 //! request but the SSE stream, and at most `max_connections` open TCP
@@ -20,7 +22,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::serve::{IncomingStream, Listener};
-use serde_json::json;
+use ringside_api::Health;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -28,7 +30,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::{self, ApiError};
 use crate::state::AppState;
-use crate::{api, stream, webhook};
+use crate::{api, contacts, status, stream, webhook};
 
 /// The agent API's prefix.
 pub const API: &str = "/api/v1";
@@ -46,11 +48,30 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/lookup", get(api::lookup))
         .route("/api/v1/dial", post(api::dial))
         .route("/api/v1/extensions", get(api::extensions))
+        .route(
+            "/api/v1/contacts",
+            get(contacts::search).post(contacts::create),
+        )
+        .route("/api/v1/status", get(status::status))
         .route("/healthz", get(healthz))
         .route_layer(middleware::from_fn_with_state(state.clone(), time_limit));
     let untimed = Router::new().route("/api/v1/stream", get(stream::stream));
-    timed
-        .merge(untimed)
+    finish(timed.merge(untimed), state)
+}
+
+/// The webhook and `/healthz` only: what to expose where the PBX reaches
+/// the hub when agents use another address.
+pub fn webhook_app(state: AppState) -> Router {
+    let timed = Router::new()
+        .route(webhook::PATH, post(webhook::gamma))
+        .route("/healthz", get(healthz))
+        .route_layer(middleware::from_fn_with_state(state.clone(), time_limit));
+    finish(timed, state)
+}
+
+/// Fallbacks, the body limit and tracing around `routes`.
+fn finish(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
@@ -78,18 +99,23 @@ async fn time_limit(State(state): State<AppState>, req: Request, next: Next) -> 
 
 /// `GET /healthz`: 200 when the journal can be read.
 async fn healthz(State(state): State<AppState>) -> Response {
-    match state.engine.latest_update_seq().await {
+    let (status, health) = match state.engine.latest_update_seq().await {
         Ok(_) => (
             StatusCode::OK,
-            axum::Json(json!({ "status": "ok", "journal": "ok" })),
-        )
-            .into_response(),
+            Health {
+                status: "ok".into(),
+                journal: "ok".into(),
+            },
+        ),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({ "status": "unavailable", "journal": e.message })),
-        )
-            .into_response(),
-    }
+            Health {
+                status: "unavailable".into(),
+                journal: e.message,
+            },
+        ),
+    };
+    (status, axum::Json(health)).into_response()
 }
 
 /// Serve `state` on `listener` with at most `max_connections` connections,
@@ -101,8 +127,19 @@ pub async fn run(
     max_connections: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let listener = CappedListener::new(listener, max_connections);
     let router = app(state.clone());
+    run_router(listener, router, state, max_connections, shutdown).await
+}
+
+/// Like [`run`], serving `router` (e.g. [`webhook_app`]) built on `state`.
+pub async fn run_router(
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    max_connections: usize,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let listener = CappedListener::new(listener, max_connections);
     let shutdown = async move {
         shutdown.await;
         state.close_streams();

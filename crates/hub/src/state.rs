@@ -6,10 +6,13 @@ use std::time::Duration;
 
 use axum::http::HeaderName;
 use ipnet::IpNet;
+use ringside_addressbook::AddressBook;
 use ringside_core::{Error, Result, Sensitive};
 use ringside_engine::Engine;
 use subtle::ConstantTimeEq;
 use tokio::sync::watch;
+
+use crate::status::PbxProbe;
 
 /// How the Gamma webhook authenticates the PBX.
 #[derive(Debug, Clone)]
@@ -112,6 +115,10 @@ pub struct AppState {
     pub webhook: Arc<WebhookAuth>,
     pub agents: Arc<Vec<Agent>>,
     pub limits: Limits,
+    /// The local address book behind `/api/v1/contacts`, when the hub has one.
+    pub address_book: Option<AddressBook>,
+    /// Asks the PBX how it is, for `/api/v1/status` (answers are cached).
+    pub pbx_probe: Arc<PbxProbe>,
     /// Set once the server is shutting down: long-lived streams end.
     closing: Arc<watch::Sender<bool>>,
 }
@@ -145,8 +152,22 @@ impl AppState {
             webhook: Arc::new(webhook),
             agents: Arc::new(agents),
             limits,
+            address_book: None,
+            pbx_probe: Arc::new(PbxProbe::default()),
             closing: Arc::new(watch::channel(false).0),
         })
+    }
+
+    /// Serve `/api/v1/contacts` from `book`.
+    pub fn with_address_book(mut self, book: AddressBook) -> Self {
+        self.address_book = Some(book);
+        self
+    }
+
+    /// Probe the PBX with `probe` (tests shorten its cache).
+    pub fn with_pbx_probe(mut self, probe: PbxProbe) -> Self {
+        self.pbx_probe = Arc::new(probe);
+        self
     }
 
     /// Tell long-lived responses (SSE streams) to end: the server is stopping.

@@ -2,7 +2,9 @@
 //!
 //! Each event is `id: <seq>`, `event: call`, `data: <CallUpdate JSON>`. A
 //! client resumes with `Last-Event-ID` (or `?after=<seq>`; `after=0` replays
-//! everything); without either it gets only updates from now on.
+//! everything); without either it gets only updates from now on. The first
+//! event is only `id: <position>` (no data): the sequence number the stream
+//! starts after, to resume from should the connection drop before any update.
 //!
 //! Invariants: updates reach a client in sequence order, none twice, none
 //! lost. The subscription to live updates is taken *before* the backlog is
@@ -86,6 +88,16 @@ async fn forward(
     mut live: broadcast::Receiver<CallUpdate>,
     tx: mpsc::Sender<Event>,
 ) {
+    // Where the client stands: an event with an `id` and no data dispatches
+    // nothing but sets the client's last event id, so a reconnect resumes
+    // from here even before the first update arrives.
+    if tx
+        .send(Event::default().id(last.to_string()))
+        .await
+        .is_err()
+    {
+        return;
+    }
     if drain(&engine, &extension, &mut last, &tx).await.is_err() {
         return;
     }

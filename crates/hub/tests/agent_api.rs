@@ -27,6 +27,9 @@ async fn every_route_needs_a_known_bearer_token() {
         ("POST", "/api/v1/calls/x/hangup"),
         ("POST", "/api/v1/calls/x/transfer"),
         ("PUT", "/api/v1/calls/x/notes"),
+        ("GET", "/api/v1/contacts"),
+        ("POST", "/api/v1/contacts"),
+        ("GET", "/api/v1/status"),
     ];
     for (method, path) in routes {
         for auth in [

@@ -212,3 +212,29 @@ async fn bad_last_event_id_is_a_clear_error() {
     assert_error(&json, "invalid");
     served.stop().await;
 }
+
+#[tokio::test]
+async fn a_stream_opens_with_its_position() {
+    let hub = TestHub::new().await;
+    hub.post_all(ringside_gamma::seed::INCOMING_ANSWERED).await;
+    let latest = hub.state.engine.latest_update_seq().await.unwrap();
+    let served = hub.serve().await;
+    // (how the client connects, the position the stream starts after)
+    let cases = [(None, latest), (Some("?after=0"), 0), (Some("?after=2"), 2)];
+    for (query, position) in cases {
+        let url = served.url(&format!("/api/v1/stream{}", query.unwrap_or("")));
+        let mut response = reqwest::Client::new()
+            .get(url)
+            .bearer_auth(TOKEN_203)
+            .send()
+            .await
+            .unwrap();
+        let first = response.chunk().await.unwrap().unwrap();
+        let first = String::from_utf8_lossy(&first);
+        assert!(
+            first.starts_with(&format!("id: {position}\n\n")),
+            "{query:?}: {first:?}"
+        );
+    }
+    served.stop().await;
+}

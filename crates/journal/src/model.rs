@@ -29,6 +29,7 @@ pub struct NewEvent {
 
 /// One raw event as stored, with its sequence number and the call it was folded into.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StoredEvent {
     /// Position in the journal, strictly increasing.
     pub seq: i64,
@@ -52,6 +53,7 @@ pub struct StoredEvent {
 
 /// One entry of the call-update log: a snapshot of a call after a change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CallUpdate {
     /// Position in the update log, strictly increasing; resume after it.
     pub seq: i64,

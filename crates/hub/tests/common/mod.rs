@@ -92,7 +92,7 @@ impl TestHub {
         let engine = Engine::new(
             EngineConfig::default(),
             journal,
-            Arc::new(book),
+            Arc::new(book.clone()),
             Arc::new(gamma.clone()),
             Arc::new(SystemClock),
         );
@@ -110,7 +110,9 @@ impl TestHub {
                 token: Sensitive::new(TOKEN_201.into()),
             },
         ];
-        let state = AppState::new(engine, auth, agents, limits).unwrap();
+        let state = AppState::new(engine, auth, agents, limits)
+            .unwrap()
+            .with_address_book(book);
         TestHub {
             dir,
             emulator,

@@ -1,0 +1,262 @@
+//! The desktop's use cases behind the commands, the tray, the hotkey and
+//! `tel:` links: dial, look up, pop choices, settings, secrets, connection
+//! tests, opening links.
+
+use std::time::Duration;
+
+use ringside_api::{Call, CallId, NumberInfo};
+use ringside_core::Sensitive;
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+
+use crate::error::{CommandError, CommandResult};
+use crate::models::{Mode, PopState, SecretName, Settings, TestResult, TestTarget, events};
+use crate::state::AppState;
+
+pub async fn lookup(state: &AppState, number: &str) -> CommandResult<NumberInfo> {
+    let conn = state.backend.connection()?;
+    let info = conn.client.lookup(number).await?;
+    Ok(crate::pop::apply_policy(
+        info,
+        state.settings().match_policy,
+    ))
+}
+
+pub async fn dial(state: &AppState, number: &str) -> CommandResult<Call> {
+    let number = number.trim();
+    if number.is_empty() {
+        return Err(CommandError::invalid("no number to dial"));
+    }
+    let conn = state.backend.connection()?;
+    Ok(conn.client.dial(number).await?)
+}
+
+/// Show a changed call in the pop, if it is the one on screen.
+pub fn refresh_pop<R: Runtime>(app: &AppHandle<R>, state: &AppState, call: Call) {
+    if let Some(shown) = state.pop.lock().unwrap().refresh(call) {
+        let _ = app.emit(events::POP, &shown);
+    }
+}
+
+pub fn choose_contact<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+    call_id: &CallId,
+    index: usize,
+) -> CommandResult<PopState> {
+    let shown = state.pop.lock().unwrap().choose(call_id, index)?;
+    let _ = app.emit(events::POP, &shown);
+    Ok(shown)
+}
+
+pub fn dismiss_pop<R: Runtime>(app: &AppHandle<R>, state: &AppState) {
+    state.pop.lock().unwrap().dismiss();
+    crate::pop::hide_window(app);
+    let _ = app.emit(events::POP, None::<PopState>);
+}
+
+/// Validate, write atomically, apply: hotkey, autostart, and a reconnect when
+/// how we connect changed.
+pub async fn save_settings<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+    settings: Settings,
+) -> CommandResult<Settings> {
+    let path = state.settings_path().to_path_buf();
+    let before = state.settings();
+    let saved = tokio::task::spawn_blocking(move || crate::settings::save(&path, settings))
+        .await
+        .map_err(|e| CommandError::internal(e.to_string()))??;
+    state.set_settings(saved.clone());
+    if before.hotkey != saved.hotkey {
+        crate::shortcut::apply(app, saved.hotkey.as_deref());
+    }
+    if before.autostart != saved.autostart {
+        apply_autostart(app, saved.autostart);
+    }
+    if connection_changed(&before, &saved) {
+        state.backend.restart(app);
+    }
+    Ok(saved)
+}
+
+/// Whether a settings change needs a new connection.
+pub fn connection_changed(before: &Settings, after: &Settings) -> bool {
+    before.mode != after.mode
+        || match after.mode {
+            Mode::Demo => false,
+            Mode::Embedded => before.pbx != after.pbx,
+            Mode::Hub => before.hub != after.hub,
+        }
+}
+
+pub fn apply_autostart<R: Runtime>(app: &AppHandle<R>, enabled: bool) {
+    use tauri_plugin_autostart::ManagerExt;
+    if app
+        .try_state::<tauri_plugin_autostart::AutoLaunchManager>()
+        .is_none()
+    {
+        return;
+    }
+    let launcher = app.autolaunch();
+    let result = match (enabled, launcher.is_enabled().unwrap_or(false)) {
+        (true, false) => launcher.enable(),
+        (false, true) => launcher.disable(),
+        _ => Ok(()),
+    };
+    if let Err(e) = result {
+        tracing::warn!("autostart: {e}");
+    }
+}
+
+/// Store a secret in the keyring; reconnect when the current mode uses it.
+pub async fn set_secret<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+    name: SecretName,
+    value: Sensitive<String>,
+) -> CommandResult<()> {
+    state.secrets.set(name, value).await?;
+    let used = match state.mode() {
+        Mode::Demo => false,
+        Mode::Embedded => matches!(name, SecretName::PbxApiKey | SecretName::WebhookSecret),
+        Mode::Hub => name == SecretName::HubToken,
+    };
+    if used {
+        state.backend.restart(app);
+    }
+    Ok(())
+}
+
+/// Try the PBX account or the hub with the saved settings and secrets.
+pub async fn test_connection(state: &AppState, target: TestTarget) -> TestResult {
+    let result = match target {
+        TestTarget::Hub => test_hub(state).await,
+        TestTarget::Pbx => test_pbx(state).await,
+    };
+    match result {
+        Ok(message) => TestResult { ok: true, message },
+        Err(e) => TestResult {
+            ok: false,
+            message: e.message,
+        },
+    }
+}
+
+async fn test_hub(state: &AppState) -> CommandResult<String> {
+    if state.mode() != Mode::Hub {
+        let conn = state.backend.connection()?;
+        let me = conn.client.me().await?;
+        return Ok(format!(
+            "The built-in hub answers: {} ({})",
+            me.name, me.extension
+        ));
+    }
+    let settings = state.settings();
+    let token = state
+        .secrets
+        .get(SecretName::HubToken)
+        .await?
+        .ok_or_else(|| {
+            CommandError::kind(ringside_core::ErrorKind::Config, "no hub token stored yet")
+        })?;
+    let client = ringside_client::HubClient::new(&settings.hub.url, token)?;
+    let me = tokio::time::timeout(Duration::from_secs(10), client.me())
+        .await
+        .map_err(|_| {
+            CommandError::kind(
+                ringside_core::ErrorKind::Timeout,
+                format!("{} did not answer in 10 s", settings.hub.url),
+            )
+        })??;
+    Ok(format!(
+        "Connected to {} as {} ({})",
+        settings.hub.url, me.name, me.extension
+    ))
+}
+
+async fn test_pbx(state: &AppState) -> CommandResult<String> {
+    match state.mode() {
+        Mode::Embedded => {
+            let settings = state.settings();
+            let key = state
+                .secrets
+                .get(SecretName::PbxApiKey)
+                .await?
+                .ok_or_else(|| {
+                    CommandError::kind(
+                        ringside_core::ErrorKind::Config,
+                        "no PBX API key stored yet",
+                    )
+                })?;
+            let gamma = ringside_gamma::GammaClient::new(&settings.pbx.base_url, key)?
+                .with_timeout(Duration::from_secs(10));
+            let extensions = gamma.extension_list_json().await?;
+            Ok(format!(
+                "The PBX answered: {} extensions{}",
+                extensions.len(),
+                if extensions
+                    .iter()
+                    .any(|e| e.extension == settings.pbx.extension)
+                {
+                    format!(", {} among them", settings.pbx.extension)
+                } else {
+                    format!(" (but not {})", settings.pbx.extension)
+                }
+            ))
+        }
+        Mode::Demo | Mode::Hub => {
+            let conn = state.backend.connection()?;
+            let status = conn.client.status().await?;
+            match status.pbx.state {
+                ringside_api::PbxState::Ok => {
+                    Ok(format!("The PBX answers the hub: {}", status.pbx.message))
+                }
+                _ => Err(CommandError::unavailable(format!(
+                    "The hub cannot reach the PBX: {}",
+                    status.pbx.message
+                ))),
+            }
+        }
+    }
+}
+
+/// Open an `http`/`https` link (a CRM record) in the browser. Nothing else:
+/// no `file:`, no custom schemes.
+pub fn open_external<R: Runtime>(app: &AppHandle<R>, url: &str) -> CommandResult<()> {
+    let parsed = tauri::Url::parse(url.trim())
+        .map_err(|e| CommandError::invalid(format!("{url:?} is not a URL ({e})")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(CommandError::invalid(format!(
+            "only http and https links open, not {:?}",
+            parsed.scheme()
+        )));
+    }
+    use tauri_plugin_opener::OpenerExt;
+    if app.try_state::<tauri_plugin_opener::Opener<R>>().is_none() {
+        return Err(CommandError::unavailable("no opener in this build"));
+    }
+    app.opener()
+        .open_url(parsed.as_str(), None::<&str>)
+        .map_err(|e| CommandError::unavailable(format!("cannot open {parsed}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnect_only_when_the_connection_changes() {
+        let base = Settings::default();
+        let mut s = base.clone();
+        s.theme = crate::models::Theme::Dark;
+        s.hub.url = "http://elsewhere:8700".into();
+        assert!(!connection_changed(&base, &s), "demo ignores hub.url");
+        s.mode = Mode::Hub;
+        assert!(connection_changed(&base, &s));
+        let mut t = s.clone();
+        t.language = crate::models::Language::Ru;
+        assert!(!connection_changed(&s, &t));
+        t.hub.url = "http://other:8700".into();
+        assert!(connection_changed(&s, &t));
+    }
+}

@@ -1,0 +1,318 @@
+//! The connection to calls, per mode, and the live feed that drives the app.
+//!
+//! - demo: an in-process hub whose Gamma emulator plays the demo script;
+//! - embedded: an in-process hub on this agent's Gamma account (API key and
+//!   webhook secret from the keyring);
+//! - hub: a remote `ringside-hub` (URL from the settings, `hub-token` from the
+//!   keyring).
+//!
+//! Whatever the mode, the app talks to it through one [`HubClient`]. A
+//! supervisor task connects, follows the live feed (each update goes to
+//! [`crate::pop::on_update`]), probes the PBX through the hub, publishes
+//! `status`, and reconnects with backoff. [`Backend::restart`] replaces it
+//! when the settings change.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use ringside_api::{Me, PbxState};
+use ringside_client::{HubClient, LiveEvent};
+use ringside_core::{ErrorKind, NumberPlan, Sensitive};
+use ringside_hub::embedded::{self, EmbeddedHub, EmbeddedOptions, EmbeddedPbx};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+
+use crate::error::{CommandError, CommandResult};
+use crate::models::{ConnState, ConnStatus, Mode, SecretName, events};
+use crate::state::AppState;
+
+/// How often the hub is asked whether it reaches the PBX.
+const PBX_PROBE: Duration = Duration::from_secs(20);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// One live connection: the client, who we are, and the embedded hub when
+/// there is one (dropping it stops it).
+pub struct Connection {
+    pub mode: Mode,
+    pub client: HubClient,
+    pub me: Me,
+    /// The in-process hub (demo, embedded); taken and shut down on restart.
+    pub embedded: tokio::sync::Mutex<Option<EmbeddedHub>>,
+    /// The demo's data folder, deleted with the connection.
+    _demo_dir: Option<tempfile::TempDir>,
+}
+
+impl Connection {
+    /// The demo's Gamma emulator (tests drive calls with it).
+    pub async fn emulator(&self) -> Option<Arc<ringside_gamma_emulator::EmulatorHandle>> {
+        self.embedded
+            .lock()
+            .await
+            .as_ref()
+            .and_then(|h| h.emulator.clone())
+    }
+
+    /// Stop the in-process hub, if any.
+    pub async fn shutdown(&self) {
+        let hub = self.embedded.lock().await.take();
+        if let Some(hub) = hub {
+            hub.shutdown().await;
+        }
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct Backend {
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    conn: Option<Arc<Connection>>,
+    task: Option<tauri::async_runtime::JoinHandle<()>>,
+    generation: u64,
+}
+
+impl Backend {
+    /// The current connection, or `unavailable` while there is none.
+    pub fn connection(&self) -> CommandResult<Arc<Connection>> {
+        self.inner
+            .lock()
+            .unwrap()
+            .conn
+            .clone()
+            .ok_or_else(|| CommandError::unavailable("not connected yet"))
+    }
+
+    /// (Re)connect with the current settings, replacing any connection.
+    pub fn restart<R: Runtime>(&self, app: &AppHandle<R>) {
+        let mut inner = self.inner.lock().unwrap();
+        if let Some(task) = inner.task.take() {
+            task.abort();
+        }
+        let old = inner.conn.take();
+        inner.generation += 1;
+        let generation = inner.generation;
+        let backend = self.clone();
+        let app = app.clone();
+        inner.task = Some(tauri::async_runtime::spawn(async move {
+            // The old embedded hub releases its ports before the new one binds them.
+            if let Some(old) = old {
+                old.shutdown().await;
+            }
+            backend.supervise(app, generation).await;
+        }));
+    }
+
+    /// Stop the connection and the embedded hub.
+    pub async fn stop(&self) {
+        let old = {
+            let mut inner = self.inner.lock().unwrap();
+            if let Some(task) = inner.task.take() {
+                task.abort();
+            }
+            inner.generation += 1;
+            inner.conn.take()
+        };
+        if let Some(old) = old {
+            old.shutdown().await;
+        }
+    }
+
+    fn install(&self, generation: u64, conn: Option<Arc<Connection>>) -> bool {
+        let mut inner = self.inner.lock().unwrap();
+        if inner.generation != generation {
+            return false;
+        }
+        inner.conn = conn;
+        true
+    }
+
+    async fn supervise<R: Runtime>(self, app: AppHandle<R>, generation: u64) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            publish(&app, ConnStatus::connecting());
+            match connect(&app).await {
+                Ok(conn) => {
+                    backoff = Duration::from_secs(1);
+                    let conn = Arc::new(conn);
+                    if !self.install(generation, Some(conn.clone())) {
+                        return;
+                    }
+                    on_connected(&app, &conn);
+                    follow(&app, &conn).await;
+                    self.install(generation, None);
+                    conn.shutdown().await;
+                }
+                Err(e) => {
+                    tracing::warn!("cannot connect: {e}");
+                    publish(&app, status_for_error(&e));
+                }
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+}
+
+/// Status for a failed connection attempt or a broken stream: the hub
+/// (remote or embedded) is not usable; the message says why.
+fn status_for_error(e: &CommandError) -> ConnStatus {
+    ConnStatus::new(ConnState::HubOffline, Some(e.message.clone()))
+}
+
+/// Set and emit the status when it changed; the tray follows.
+pub fn publish<R: Runtime>(app: &AppHandle<R>, status: ConnStatus) {
+    let state = app.state::<AppState>();
+    if state.set_status(status.clone()) {
+        let _ = app.emit(events::STATUS, &status);
+        crate::tray::refresh(app);
+    }
+}
+
+fn on_connected<R: Runtime>(app: &AppHandle<R>, conn: &Connection) {
+    let state = app.state::<AppState>();
+    state.set_agent(Some(conn.me.clone()));
+    state.reset_missed(conn.me.missed_calls);
+    let _ = app.emit(events::MISSED, conn.me.missed_calls);
+    crate::tray::refresh(app);
+    if let Some(number) = state.take_pending_dial() {
+        crate::dial_from_outside(app, number);
+    }
+}
+
+/// Follow the live feed until it ends; probe the PBX while connected.
+async fn follow<R: Runtime>(app: &AppHandle<R>, conn: &Connection) {
+    let after = match conn.mode {
+        // A fresh demo journal: everything in it is news (the first ring may
+        // have happened while we were connecting).
+        Mode::Demo => Some(0),
+        // Otherwise only what happens from now on.
+        _ => None,
+    };
+    let mut feed = conn.client.live(after);
+    let mut probe = tokio::time::interval(PBX_PROBE);
+    let mut connected = false;
+    loop {
+        tokio::select! {
+            event = feed.next() => match event {
+                None => return,
+                Some(LiveEvent::Connected) => {
+                    connected = true;
+                    probe.reset_immediately();
+                }
+                Some(LiveEvent::Update(update)) => crate::pop::on_update(app, update).await,
+                Some(LiveEvent::Disconnected { reason }) => {
+                    connected = false;
+                    publish(app, status_for_error(&reason.into()));
+                }
+            },
+            _ = probe.tick(), if connected => {
+                let status = match conn.client.status().await {
+                    Ok(s) if s.pbx.state == PbxState::Ok => ConnStatus::new(ConnState::Connected, None),
+                    Ok(s) => ConnStatus::new(ConnState::PbxUnreachable, Some(s.pbx.message)),
+                    Err(e) => ConnStatus::new(ConnState::HubOffline, Some(e.message)),
+                };
+                publish(app, status);
+            }
+        }
+    }
+}
+
+/// Open the connection the settings ask for.
+async fn connect<R: Runtime>(app: &AppHandle<R>) -> CommandResult<Connection> {
+    let state = app.state::<AppState>();
+    let settings = state.settings();
+    let mode = state.mode();
+    let mut demo_dir = None;
+    let (client, embedded) = match mode {
+        Mode::Demo => {
+            // A fresh journal per start: the demo's history is the demo's.
+            let dir = tempfile::Builder::new()
+                .prefix("ringside-demo-")
+                .tempdir()
+                .map_err(|e| {
+                    CommandError::kind(
+                        ErrorKind::Storage,
+                        format!("cannot create a demo folder: {e}"),
+                    )
+                })?;
+            let mut options = EmbeddedOptions::demo(
+                dir.path().to_path_buf(),
+                state.options.demo_play,
+                state.options.demo_speed,
+            );
+            options.match_policy = settings.match_policy;
+            let hub = embedded::start(options).await?;
+            demo_dir = Some(dir);
+            (HubClient::new(&hub.api_url, hub.token.clone())?, Some(hub))
+        }
+        Mode::Embedded => {
+            let api_key = required(&state, SecretName::PbxApiKey, "the PBX API key").await?;
+            let webhook_secret =
+                required(&state, SecretName::WebhookSecret, "the webhook secret").await?;
+            let pbx = &settings.pbx;
+            let data_dir = dirs::data_dir()
+                .unwrap_or_else(|| std::path::PathBuf::from("."))
+                .join("ringside")
+                .join("embedded");
+            let hub =
+                embedded::start(EmbeddedOptions {
+                    data_dir,
+                    agent_name: pbx.agent_name.clone(),
+                    extension: pbx.extension.clone(),
+                    plan: NumberPlan {
+                        region: pbx.region.clone(),
+                        outside_line_prefix: pbx.outside_line_prefix.clone(),
+                        ..NumberPlan::default()
+                    },
+                    match_policy: settings.match_policy,
+                    pbx: EmbeddedPbx::Gamma {
+                        base_url: pbx.base_url.clone(),
+                        api_key,
+                        webhook_secret,
+                        webhook_listen: pbx.webhook_listen.trim().parse().map_err(|e| {
+                            CommandError::invalid(format!("pbx.webhook_listen: {e}"))
+                        })?,
+                        public_url: pbx.public_url.clone(),
+                        configure_on_start: pbx.configure_on_start,
+                    },
+                })
+                .await?;
+            (HubClient::new(&hub.api_url, hub.token.clone())?, Some(hub))
+        }
+        Mode::Hub => {
+            let token = required(&state, SecretName::HubToken, "the hub token").await?;
+            (HubClient::new(&settings.hub.url, token)?, None)
+        }
+    };
+    let me = match client.me().await {
+        Ok(me) => me,
+        Err(e) => {
+            if let Some(hub) = embedded {
+                hub.shutdown().await;
+            }
+            return Err(e.into());
+        }
+    };
+    Ok(Connection {
+        mode,
+        client,
+        me,
+        embedded: tokio::sync::Mutex::new(embedded),
+        _demo_dir: demo_dir,
+    })
+}
+
+async fn required(
+    state: &AppState,
+    name: SecretName,
+    what: &str,
+) -> CommandResult<Sensitive<String>> {
+    state.secrets.get(name).await?.ok_or_else(|| {
+        CommandError::kind(
+            ErrorKind::Config,
+            format!("{what} is not stored yet: add it in Settings"),
+        )
+    })
+}

@@ -1,0 +1,298 @@
+//! The IPC types of `docs/desktop-contract.md`: what commands take and return
+//! and what events carry. With the `ts` feature each derives `ts_rs::TS`; the
+//! `export_bindings` test writes them to `ui/src/lib/bindings/`.
+//!
+//! Domain and wire types (`Call`, `Contact`, `NumberInfo`, `CallPage`...) come
+//! from `ringside-core` and `ringside-api` unchanged.
+
+use ringside_api::{Call, CallId, Me, NumberInfo};
+use ringside_core::MatchPolicy;
+use serde::{Deserialize, Serialize};
+
+use crate::error::CommandError;
+
+/// How the desktop reaches calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// In-process hub with the Gamma emulator playing the demo script.
+    #[default]
+    Demo,
+    /// In-process hub talking to this agent's real Gamma account.
+    Embedded,
+    /// A remote `ringside-hub` (URL + agent token).
+    Hub,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Demo => "demo",
+            Mode::Embedded => "embedded",
+            Mode::Hub => "hub",
+        }
+    }
+}
+
+/// Embedded mode: this agent's Gamma account. Secrets are in the keyring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default, deny_unknown_fields)]
+pub struct PbxSettings {
+    pub base_url: String,
+    pub agent_name: String,
+    pub extension: String,
+    /// ISO 3166 region for numbers without a country code.
+    pub region: String,
+    /// Digits the PBX puts before external numbers; empty for none.
+    pub outside_line_prefix: String,
+    /// Where the embedded webhook listens, `host:port`.
+    pub webhook_listen: String,
+    /// What Gamma posts to; `null` = `http://{webhook_listen}`.
+    pub public_url: Option<String>,
+    /// Register the webhook with Gamma when connecting.
+    pub configure_on_start: bool,
+}
+
+impl Default for PbxSettings {
+    fn default() -> Self {
+        Self {
+            base_url: "https://config.work.oigaa.com/vtcrm/api".into(),
+            agent_name: String::new(),
+            extension: String::new(),
+            region: "ES".into(),
+            outside_line_prefix: "0".into(),
+            webhook_listen: "127.0.0.1:8701".into(),
+            public_url: None,
+            configure_on_start: true,
+        }
+    }
+}
+
+/// Hub mode: where the team's hub is. The token is in the keyring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default, deny_unknown_fields)]
+pub struct HubSettings {
+    pub url: String,
+}
+
+impl Default for HubSettings {
+    fn default() -> Self {
+        Self {
+            url: "http://127.0.0.1:8700".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    #[default]
+    En,
+    Es,
+    Ru,
+}
+
+/// `settings.json`. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub mode: Mode,
+    pub pbx: PbxSettings,
+    pub hub: HubSettings,
+    pub match_policy: MatchPolicy,
+    pub autostart: bool,
+    /// Global shortcut that dials the number on the clipboard; `null` = none.
+    pub hotkey: Option<String>,
+    pub theme: Theme,
+    pub language: Language,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Demo,
+            pbx: PbxSettings::default(),
+            hub: HubSettings::default(),
+            match_policy: MatchPolicy::Ask,
+            autostart: false,
+            hotkey: Some("CmdOrCtrl+Shift+D".into()),
+            theme: Theme::System,
+            language: Language::En,
+        }
+    }
+}
+
+/// The state of the connection to calls, for the status badge and the tray.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ConnState {
+    Connecting,
+    Connected,
+    /// The hub is up but cannot reach the PBX (calls will not arrive or dial).
+    PbxUnreachable,
+    /// The hub (remote, or the embedded one) does not answer.
+    HubOffline,
+}
+
+/// Payload of the `status` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ConnStatus {
+    pub state: ConnState,
+    /// For people: why, when not connected.
+    pub message: Option<String>,
+}
+
+impl ConnStatus {
+    pub fn new(state: ConnState, message: impl Into<Option<String>>) -> Self {
+        Self {
+            state,
+            message: message.into(),
+        }
+    }
+
+    pub fn connecting() -> Self {
+        Self::new(ConnState::Connecting, None)
+    }
+}
+
+/// Payload of the `pop` event (or `null`: hide) and what the pop window shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PopState {
+    #[cfg_attr(feature = "ts", ts(type = "Call"))]
+    pub call: Call,
+    /// Who the number is; `null` while loading or when the lookup failed.
+    pub info: Option<NumberInfo>,
+    pub loading: bool,
+    pub lookup_error: Option<CommandError>,
+}
+
+/// Payload of the `navigate` event: which view of the main window to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Navigate {
+    pub view: View,
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub call_id: Option<CallId>,
+    /// Put the focus in the dial box (tray "Quick dial…").
+    pub focus_dial: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    Contacts,
+    History,
+    Settings,
+}
+
+/// Answer of `app_state`: everything a window needs when it (re)loads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AppSnapshot {
+    pub mode: Mode,
+    #[cfg_attr(feature = "ts", ts(type = "Me | null"))]
+    pub agent: Option<Me>,
+    pub status: ConnStatus,
+    /// Missed calls of this agent.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub missed: u64,
+    pub pop: Option<PopState>,
+    pub settings: Settings,
+}
+
+/// The secrets the desktop keeps in the OS keyring (service `ringside`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum SecretName {
+    /// Embedded mode: the Gamma account's API key.
+    PbxApiKey,
+    /// Embedded mode: the shared secret Gamma sends on every webhook call.
+    WebhookSecret,
+    /// Hub mode: this agent's API token.
+    HubToken,
+}
+
+impl SecretName {
+    pub const ALL: [SecretName; 3] = [
+        SecretName::PbxApiKey,
+        SecretName::WebhookSecret,
+        SecretName::HubToken,
+    ];
+
+    /// The keyring entry name.
+    pub fn entry(self) -> &'static str {
+        match self {
+            SecretName::PbxApiKey => "pbx-api-key",
+            SecretName::WebhookSecret => "webhook-secret",
+            SecretName::HubToken => "hub-token",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SecretStatus {
+    pub name: SecretName,
+    pub stored: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct KeyringStatus {
+    pub available: bool,
+    /// Why not, when unavailable.
+    pub message: Option<String>,
+}
+
+/// Answer of `secret_status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SecretsOverview {
+    pub secrets: Vec<SecretStatus>,
+    pub keyring: KeyringStatus,
+}
+
+/// What `test_connection` tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum TestTarget {
+    Pbx,
+    Hub,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TestResult {
+    pub ok: bool,
+    pub message: String,
+}
+
+/// Event names (Rust → UI).
+pub mod events {
+    pub const CALL_UPDATE: &str = "call-update";
+    pub const POP: &str = "pop";
+    pub const STATUS: &str = "status";
+    pub const MISSED: &str = "missed";
+    pub const NAVIGATE: &str = "navigate";
+}

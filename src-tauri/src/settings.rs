@@ -1,0 +1,262 @@
+//! `settings.json`: load, validate, save atomically (temp file + rename).
+//!
+//! Defaults are demo mode. The file never holds a secret: the types have no
+//! field for one and unknown fields are refused, so nothing can smuggle a key
+//! in; secrets live in the OS keyring ([`crate::secrets`]).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use ringside_core::NumberPlan;
+
+use crate::error::{CommandError, CommandResult};
+use crate::models::{Mode, Settings};
+
+pub const FILE_NAME: &str = "settings.json";
+
+/// `dirs::config_dir()/ringside/settings.json`.
+pub fn default_path() -> PathBuf {
+    dirs::config_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("ringside")
+        .join(FILE_NAME)
+}
+
+/// The settings at `path`; defaults (demo mode) when there is no file.
+pub fn load(path: &Path) -> CommandResult<Settings> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
+        Err(e) => {
+            return Err(CommandError::kind(
+                ringside_core::ErrorKind::Storage,
+                format!("cannot read {}: {e}", path.display()),
+            ));
+        }
+    };
+    let settings: Settings = serde_json::from_str(&text).map_err(|e| {
+        CommandError::invalid(format!("{} is not valid settings: {e}", path.display()))
+    })?;
+    validate(settings)
+}
+
+/// Validate `settings` and write them to `path` atomically. Returns what was written.
+pub fn save(path: &Path, settings: Settings) -> CommandResult<Settings> {
+    let settings = validate(settings)?;
+    let storage = |what: &str, e: std::io::Error| {
+        CommandError::kind(
+            ringside_core::ErrorKind::Storage,
+            format!("{what} {}: {e}", path.display()),
+        )
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| storage("cannot create the folder of", e))?;
+    let mut json = serde_json::to_vec_pretty(&settings)
+        .map_err(|e| CommandError::internal(format!("cannot encode settings: {e}")))?;
+    json.push(b'\n');
+    let tmp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&json)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    if let Err(e) = write() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(storage("cannot write", e));
+    }
+    Ok(settings)
+}
+
+/// Check every field the current mode uses, and the shape of the others.
+/// Normalises blank optional strings to `null`.
+pub fn validate(mut s: Settings) -> CommandResult<Settings> {
+    let bad = |field: &str, why: String| CommandError::invalid(format!("{field}: {why}"));
+    s.hotkey = s
+        .hotkey
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty());
+    s.pbx.public_url = s
+        .pbx
+        .public_url
+        .map(|u| u.trim().to_string())
+        .filter(|u| !u.is_empty());
+    s.pbx.base_url = s.pbx.base_url.trim().to_string();
+    s.pbx.extension = s.pbx.extension.trim().to_string();
+    s.pbx.agent_name = s.pbx.agent_name.trim().to_string();
+    s.pbx.region = s.pbx.region.trim().to_ascii_uppercase();
+    s.hub.url = s.hub.url.trim().trim_end_matches('/').to_string();
+
+    let embedded = s.mode == Mode::Embedded;
+    if embedded || !s.pbx.base_url.is_empty() {
+        http_url(&s.pbx.base_url).map_err(|e| bad("pbx.base_url", e))?;
+    }
+    if embedded && s.pbx.extension.is_empty() {
+        return Err(bad(
+            "pbx.extension",
+            "this agent's extension is required".into(),
+        ));
+    }
+    if !s.pbx.extension.chars().all(|c| c.is_ascii_digit()) || s.pbx.extension.len() > 8 {
+        return Err(bad(
+            "pbx.extension",
+            format!("{:?} must be up to 8 digits", s.pbx.extension),
+        ));
+    }
+    NumberPlan {
+        region: s.pbx.region.clone(),
+        outside_line_prefix: s.pbx.outside_line_prefix.clone(),
+        ..NumberPlan::default()
+    }
+    .validate()
+    .map_err(|e| bad("pbx.region / pbx.outside_line_prefix", e.message))?;
+    SocketAddr::from_str(s.pbx.webhook_listen.trim()).map_err(|e| {
+        bad(
+            "pbx.webhook_listen",
+            format!("{:?} is not host:port ({e})", s.pbx.webhook_listen),
+        )
+    })?;
+    if let Some(url) = &s.pbx.public_url {
+        http_url(url).map_err(|e| bad("pbx.public_url", e))?;
+    }
+    if s.mode == Mode::Hub || !s.hub.url.is_empty() {
+        http_url(&s.hub.url).map_err(|e| bad("hub.url", e))?;
+    }
+    if let Some(hotkey) = &s.hotkey {
+        crate::shortcut::parse(hotkey).map_err(|e| bad("hotkey", e))?;
+    }
+    Ok(s)
+}
+
+/// An absolute `http`/`https` URL with a host and no credentials in it.
+fn http_url(text: &str) -> Result<tauri::Url, String> {
+    let url = tauri::Url::parse(text).map_err(|e| format!("{text:?} is not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!("{text:?} must be an http:// or https:// URL"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("put credentials in the keyring, not in the URL".into());
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{Language, Theme};
+
+    #[test]
+    fn defaults_are_demo_and_valid() {
+        let s = validate(Settings::default()).unwrap();
+        assert_eq!(s.mode, Mode::Demo);
+        assert_eq!(s.hotkey.as_deref(), Some("CmdOrCtrl+Shift+D"));
+    }
+
+    #[test]
+    fn missing_file_gives_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            load(&dir.path().join("nope.json")).unwrap(),
+            Settings::default()
+        );
+    }
+
+    #[test]
+    fn save_then_load_round_trips_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join(FILE_NAME);
+        let mut s = Settings {
+            mode: Mode::Embedded,
+            theme: Theme::Dark,
+            language: Language::Es,
+            hotkey: Some(String::new()),
+            ..Settings::default()
+        };
+        s.pbx.extension = " 203 ".into();
+        s.pbx.agent_name = "Tony Manero".into();
+        let saved = save(&path, s).unwrap();
+        assert_eq!(saved.pbx.extension, "203");
+        assert_eq!(saved.hotkey, None);
+        assert_eq!(load(&path).unwrap(), saved);
+        // only the file itself is left behind
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from(FILE_NAME)]);
+    }
+
+    #[test]
+    fn contract_example_parses() {
+        let text = r#"{
+          "mode": "demo",
+          "pbx": { "base_url": "https://config.work.oigaa.com/vtcrm/api", "agent_name": "Tony Manero",
+                   "extension": "203", "region": "ES", "outside_line_prefix": "0",
+                   "webhook_listen": "127.0.0.1:8701", "public_url": null, "configure_on_start": true },
+          "hub": { "url": "http://127.0.0.1:8700" },
+          "match_policy": "ask", "autostart": false, "hotkey": "CmdOrCtrl+Shift+D",
+          "theme": "system", "language": "en"
+        }"#;
+        let s: Settings = serde_json::from_str(text).unwrap();
+        validate(s).unwrap();
+        // a partial file fills in the rest
+        let s: Settings = serde_json::from_str(r#"{"mode":"hub"}"#).unwrap();
+        assert_eq!(s.hub.url, "http://127.0.0.1:8700");
+    }
+
+    #[test]
+    fn secrets_and_unknown_fields_are_refused() {
+        let err = serde_json::from_str::<Settings>(
+            r#"{"mode":"hub","hub":{"url":"http://h","token":"x"}}"#,
+        );
+        assert!(err.is_err());
+        let err = serde_json::from_str::<Settings>(r#"{"api_key":"83isocjid5hyd02sdjiembslw323"}"#);
+        assert!(err.is_err());
+        let mut s = Settings::default();
+        s.hub.url = "http://agent:secret@hub.example".into();
+        assert_eq!(validate(s).unwrap_err().code, "invalid");
+    }
+
+    #[test]
+    fn invalid_values_name_the_field() {
+        let check = |f: fn(&mut Settings), field: &str| {
+            let mut s = Settings::default();
+            f(&mut s);
+            let e = validate(s).unwrap_err();
+            assert_eq!(e.code, "invalid");
+            assert!(e.message.starts_with(field), "{field}: {}", e.message);
+        };
+        check(|s| s.pbx.base_url = "ftp://x".into(), "pbx.base_url");
+        check(|s| s.mode = Mode::Embedded, "pbx.extension");
+        check(|s| s.pbx.extension = "20a".into(), "pbx.extension");
+        check(|s| s.pbx.region = "XX".into(), "pbx.region");
+        check(|s| s.pbx.outside_line_prefix = "+".into(), "pbx.region");
+        check(
+            |s| s.pbx.webhook_listen = "localhost".into(),
+            "pbx.webhook_listen",
+        );
+        check(|s| s.pbx.public_url = Some("hook".into()), "pbx.public_url");
+        check(
+            |s| {
+                s.mode = Mode::Hub;
+                s.hub.url = String::new()
+            },
+            "hub.url",
+        );
+        check(|s| s.hotkey = Some("Ctrl+Nope+".into()), "hotkey");
+    }
+
+    #[test]
+    fn broken_file_is_an_error_not_a_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, "{ not json").unwrap();
+        assert_eq!(load(&path).unwrap_err().code, "invalid");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{ not json");
+    }
+}
