@@ -40,6 +40,7 @@ APT_PACKAGES=(
   libayatana-appindicator3-1          # the tray (dlopen'ed at runtime; without it the app has no tray)
   xvfb xauth imagemagick webkit2gtk-driver
   dbus dbus-x11 gnome-keyring libsecret-tools dunst
+  xdotool xclip                       # the e2e presses the global hotkey with a number on the clipboard
 )
 
 install_packages() {

@@ -129,7 +129,7 @@ impl AppEnv {
             "hub": { "url": "http://127.0.0.1:8700" },
             "match_policy": "ask",
             "autostart": false,
-            "hotkey": null,
+            "hotkey": "CmdOrCtrl+Shift+D",
             "theme": "light",
             "language": "en"
         });

@@ -7,6 +7,7 @@
 //! exits non-zero on any failure. Screenshots go to `target/e2e/` (and to
 //! `docs/screenshots/` with `--update-screenshots`).
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -153,6 +154,7 @@ async fn run() -> Result<(usize, usize)> {
     check!("hang-up", hang_up(&h, &s, &mut ctx));
     check!("transfer", transfer(&h, &s, &mut ctx));
     check!("tel-link", tel_link(&h, &s, &mut ctx));
+    check!("hotkey", hotkey(&h, &s, &mut ctx));
     check!("missed-call", missed(&h, &s, &mut ctx, &a));
     check!("notification", notification(&a));
 
@@ -457,6 +459,50 @@ async fn tel_link(h: &Harness, s: &Session, ctx: &mut Ctx) -> Result<()> {
     // Leave no call up: hang it up from the pop (best effort).
     if to_pop(s, ctx).await.is_ok()
         && pop_shows(s, "600111222", &[]).await.is_ok()
+        && let Ok(b) = s.wait_for("[data-testid=pop-hangup]", SHORT).await
+    {
+        let _ = s.click(&b).await;
+    }
+    Ok(())
+}
+
+/// The global hotkey (setting `hotkey`) dials the number on the clipboard:
+/// the number is copied with xclip and the keys pressed with xdotool (XTEST),
+/// as a user would, whichever window has the focus.
+async fn hotkey(h: &Harness, s: &Session, ctx: &mut Ctx) -> Result<()> {
+    let before = h.emulator.requests().len();
+    // `-loops 1`: serve the one paste the app makes, then exit.
+    let mut xclip = std::process::Command::new("xclip")
+        .args(["-selection", "clipboard", "-loops", "1"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .context("starting xclip (apt: xclip)")?;
+    xclip
+        .stdin
+        .take()
+        .context("xclip stdin")?
+        .write_all(b"+34 654 32 19 87")?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pressed = std::process::Command::new("xdotool")
+        .args(["key", "ctrl+shift+d"])
+        .status()
+        .context("running xdotool (apt: xdotool)")?;
+    ensure!(pressed.success(), "xdotool failed: {pressed}");
+    let req = h
+        .wait_request("call", before, Duration::from_secs(15), |r| {
+            r.body["destination"] == "654321987"
+        })
+        .await;
+    let _ = xclip.kill();
+    let _ = xclip.wait();
+    let req = req?;
+    ensure!(
+        req.body["extension"] == "203",
+        "call extension is {}",
+        req.body["extension"]
+    );
+    if to_pop(s, ctx).await.is_ok()
+        && pop_shows(s, "654321987", &[]).await.is_ok()
         && let Ok(b) = s.wait_for("[data-testid=pop-hangup]", SHORT).await
     {
         let _ = s.click(&b).await;
