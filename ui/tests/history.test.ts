@@ -28,6 +28,26 @@ function seed() {
 }
 
 describe('history', () => {
+  it('names each caller from a lookup, once per number, and shows the number once otherwise', async () => {
+    const a = f.call({ id: 'a', status: 'ended', outcome: 'answered', remote_number: '+34647460197', remote_label: '647460197' });
+    const b = f.call({ id: 'b', status: 'ended', outcome: 'missed', remote_number: '+34647460197', remote_label: '647460197', started_at: '2026-11-20T08:00:00Z' });
+    const c = f.call({ id: 'c', status: 'ended', outcome: 'missed', remote_number: '+34600111222', remote_label: '600111222', started_at: '2026-11-20T07:00:00Z' });
+    handle('list_calls', { calls: [a, b, c], next: null });
+    handle('lookup', ({ number }: { number: string }) =>
+      number === '+34647460197' ? f.info([f.lucia], 0) : f.info([], null),
+    );
+    render(History);
+    await waitFor(() => expect(rows()).toHaveLength(3));
+    await waitFor(() => expect(f.norm(rows()[0].textContent)).toContain(f.lucia.contact.name));
+    expect(f.norm(rows()[1].textContent)).toContain(f.lucia.contact.name);
+    expect(f.norm(rows()[0].textContent)).toContain('+34 647 46 01 97');
+    // Unknown: the number once, not the PBX's digits-only label as well.
+    const unknown = f.norm(rows()[2].textContent);
+    expect(unknown).toContain('+34 600 11 12 22');
+    expect(unknown).not.toContain('600111222');
+    expect(invoked('lookup').map((x) => x.number).sort()).toEqual(['+34600111222', '+34647460197']);
+  });
+
   it('lists calls newest first, highlights missed, inserts and updates live', async () => {
     const { answered, missed } = seed();
     handle('list_calls', { calls: [missed, answered], next: null });
