@@ -48,32 +48,12 @@ pub fn leg(
 
 /// A ringing inbound call `id` (root `root`) from `number` at extension `ext`, started at `t(start)`.
 pub fn call(id: &str, root: &str, number: &str, ext: &str, start: i64) -> Call {
-    Call {
-        id: CallId::from(id),
-        provider: "gamma".into(),
-        provider_call_id: root.into(),
-        external_call_id: None,
-        direction: Direction::Inbound,
-        remote_number: number.into(),
-        remote_raw: Some(number.trim_start_matches('+').into()),
-        remote_label: None,
-        extension: Some(ext.into()),
-        legs: vec![leg(root, Some("1"), ext, start, &[LegState::Ringing])],
-        status: CallStatus::Ringing,
-        started_at: t(start),
-        answered_at: None,
-        ended_at: None,
-        talk_seconds: 0,
-        outcome: None,
-        recording: false,
-        recording_url: None,
-        transcript: None,
-        app_data: Vec::new(),
-        notes: None,
-        disposition: None,
-        reconciled: false,
-        last_event_at: t(start),
-    }
+    let mut call = Call::new(CallId::from(id), "gamma", root.into(), t(start), t(start));
+    call.remote_number = number.into();
+    call.remote_raw = Some(number.trim_start_matches('+').into());
+    call.extension = Some(ext.into());
+    call.legs = vec![leg(root, Some("1"), ext, start, &[LegState::Ringing])];
+    call
 }
 
 /// `call` after it ended with `outcome`.
