@@ -30,4 +30,7 @@ const COMMANDS: &[&str] = &[
     "set_secret",
     "test_connection",
     "open_external",
+    "crm_states",
+    "crm_retry",
+    "crm_links",
 ];

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ringside_api::{Call, CallId, NumberInfo};
+use ringside_api::{Call, CallId, CrmLink, CrmRetried, CrmState, NumberInfo};
 use ringside_core::Sensitive;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
@@ -83,8 +83,10 @@ pub async fn save_settings<R: Runtime>(
 pub fn connection_changed(before: &Settings, after: &Settings) -> bool {
     before.mode != after.mode
         || match after.mode {
-            Mode::Demo => false,
-            Mode::Embedded => before.pbx != after.pbx,
+            Mode::Demo => before.crm.demo_vtiger != after.crm.demo_vtiger,
+            Mode::Embedded => {
+                before.pbx != after.pbx || before.crm.vtiger_enabled() != after.crm.vtiger_enabled()
+            }
             Mode::Hub => before.hub != after.hub,
         }
 }
@@ -118,7 +120,13 @@ pub async fn set_secret<R: Runtime>(
     state.secrets.set(name, value).await?;
     let used = match state.mode() {
         Mode::Demo => false,
-        Mode::Embedded => matches!(name, SecretName::PbxApiKey | SecretName::WebhookSecret),
+        Mode::Embedded => match name {
+            SecretName::PbxApiKey | SecretName::WebhookSecret => true,
+            SecretName::VtigerAccessKey | SecretName::VtigerGatewaySecret => {
+                state.settings().crm.vtiger_enabled().is_some()
+            }
+            SecretName::HubToken => false,
+        },
         Mode::Hub => name == SecretName::HubToken,
     };
     if used {
@@ -127,11 +135,12 @@ pub async fn set_secret<R: Runtime>(
     Ok(())
 }
 
-/// Try the PBX account or the hub with the saved settings and secrets.
+/// Try the PBX account, the hub or a CRM with the saved settings and secrets.
 pub async fn test_connection(state: &AppState, target: TestTarget) -> TestResult {
     let result = match target {
         TestTarget::Hub => test_hub(state).await,
         TestTarget::Pbx => test_pbx(state).await,
+        TestTarget::Vtiger => test_crm(state, "vtiger").await,
     };
     match result {
         Ok(message) => TestResult { ok: true, message },
@@ -140,6 +149,63 @@ pub async fn test_connection(state: &AppState, target: TestTarget) -> TestResult
             message: e.message,
         },
     }
+}
+
+/// The running connection's CRM `id` checks its credentials.
+async fn test_crm(state: &AppState, id: &str) -> CommandResult<String> {
+    let conn = state.backend.connection()?;
+    let check = tokio::time::timeout(Duration::from_secs(20), conn.client.crm_check(id))
+        .await
+        .map_err(|_| {
+            CommandError::kind(
+                ringside_core::ErrorKind::Timeout,
+                format!("{id} did not answer in 20 s"),
+            )
+        })?
+        .map_err(|e| {
+            if e.kind == ringside_core::ErrorKind::NotFound {
+                CommandError::kind(
+                    e.kind,
+                    format!(
+                        "{id} is not enabled in this connection ({}); turn it on and save the \
+                         settings first",
+                        e.message
+                    ),
+                )
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(match check.detail {
+        Some(detail) => format!("Connected to {id} as {}: {detail}", check.account),
+        None => format!("Connected to {id} as {}", check.account),
+    })
+}
+
+/// Every CRM of the connection: outbox counts, parked operations.
+pub async fn crm_states(state: &AppState) -> CommandResult<Vec<CrmState>> {
+    let conn = state.backend.connection()?;
+    Ok(conn.client.crms().await?)
+}
+
+/// Retry one parked operation of `crm_id`, or all of them.
+pub async fn crm_retry(
+    state: &AppState,
+    crm_id: &str,
+    op_id: Option<i64>,
+) -> CommandResult<CrmRetried> {
+    let conn = state.backend.connection()?;
+    Ok(conn.client.crm_retry(crm_id, op_id).await?)
+}
+
+/// Where to look `number` up in each CRM (for callers without a record link).
+pub async fn crm_links(state: &AppState, number: &str) -> CommandResult<Vec<CrmLink>> {
+    let number = number.trim();
+    if number.is_empty() {
+        return Err(CommandError::invalid("no number to look up"));
+    }
+    let conn = state.backend.connection()?;
+    Ok(conn.client.crm_links(number).await?)
 }
 
 async fn test_hub(state: &AppState) -> CommandResult<String> {
@@ -258,5 +324,40 @@ mod tests {
         assert!(!connection_changed(&s, &t));
         t.hub.url = "http://other:8700".into();
         assert!(connection_changed(&s, &t));
+        let mut u = t.clone();
+        u.crm.demo_vtiger = true;
+        assert!(!connection_changed(&t, &u), "hub mode ignores crm");
+    }
+
+    #[test]
+    fn crm_changes_reconnect_in_demo_and_embedded() {
+        let demo = Settings::default();
+        let mut d = demo.clone();
+        d.crm.demo_vtiger = true;
+        assert!(connection_changed(&demo, &d));
+        d.crm.demo_vtiger = false;
+        d.crm.vtiger = Some(crate::models::VtigerDesktop {
+            enabled: true,
+            base_url: "https://acme.od2.vtiger.com".into(),
+            username: "admin".into(),
+            office_phone: None,
+        });
+        assert!(!connection_changed(&demo, &d), "demo uses only demo_vtiger");
+
+        let mut e = Settings {
+            mode: Mode::Embedded,
+            ..Settings::default()
+        };
+        let mut f = e.clone();
+        f.crm.vtiger = d.crm.vtiger.clone();
+        assert!(connection_changed(&e, &f));
+        e.crm.vtiger = f.crm.vtiger.clone();
+        f.crm.vtiger.as_mut().unwrap().office_phone = Some("+34961000203".into());
+        assert!(connection_changed(&e, &f));
+        // switched off: its fields no longer matter
+        e.crm.vtiger.as_mut().unwrap().enabled = false;
+        let mut g = e.clone();
+        g.crm.vtiger.as_mut().unwrap().username = "other".into();
+        assert!(!connection_changed(&e, &g));
     }
 }

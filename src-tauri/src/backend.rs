@@ -1,8 +1,10 @@
 //! The connection to calls, per mode, and the live feed that drives the app.
 //!
-//! - demo: an in-process hub whose Gamma emulator plays the demo script;
+//! - demo: an in-process hub whose Gamma emulator plays the demo script
+//!   (with `crm.demo_vtiger`, also an emulated Vtiger with the demo data);
 //! - embedded: an in-process hub on this agent's Gamma account (API key and
-//!   webhook secret from the keyring);
+//!   webhook secret from the keyring), plus Vtiger when `crm.vtiger` is on
+//!   (its access key and gateway secret from the keyring);
 //! - hub: a remote `ringside-hub` (URL from the settings, `hub-token` from the
 //!   keyring).
 //!
@@ -19,11 +21,12 @@ use futures::StreamExt;
 use ringside_api::{Me, PbxState};
 use ringside_client::{HubClient, LiveEvent};
 use ringside_core::{ErrorKind, NumberPlan, Sensitive};
+use ringside_hub::crms::CrmSpec;
 use ringside_hub::embedded::{self, EmbeddedHub, EmbeddedOptions, EmbeddedPbx};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use crate::error::{CommandError, CommandResult};
-use crate::models::{ConnState, ConnStatus, Mode, SecretName, events};
+use crate::models::{ConnState, ConnStatus, Mode, PbxSettings, SecretName, VtigerDesktop, events};
 use crate::state::AppState;
 
 /// How often the hub is asked whether it reaches the PBX.
@@ -243,6 +246,7 @@ async fn connect<R: Runtime>(app: &AppHandle<R>) -> CommandResult<Connection> {
                 state.options.demo_speed,
             );
             options.match_policy = settings.match_policy;
+            options.demo_vtiger = settings.crm.demo_vtiger;
             let hub = embedded::start(options).await?;
             demo_dir = Some(dir);
             (HubClient::new(&hub.api_url, hub.token.clone())?, Some(hub))
@@ -252,6 +256,12 @@ async fn connect<R: Runtime>(app: &AppHandle<R>) -> CommandResult<Connection> {
             let webhook_secret =
                 required(&state, SecretName::WebhookSecret, "the webhook secret").await?;
             let pbx = &settings.pbx;
+            let plan = NumberPlan {
+                region: pbx.region.clone(),
+                outside_line_prefix: pbx.outside_line_prefix.clone(),
+                ..NumberPlan::default()
+            };
+            let crms = crm_specs(&state, &settings, &plan).await?;
             let data_dir = dirs::data_dir()
                 .unwrap_or_else(|| std::path::PathBuf::from("."))
                 .join("ringside")
@@ -261,11 +271,7 @@ async fn connect<R: Runtime>(app: &AppHandle<R>) -> CommandResult<Connection> {
                     data_dir,
                     agent_name: pbx.agent_name.clone(),
                     extension: pbx.extension.clone(),
-                    plan: NumberPlan {
-                        region: pbx.region.clone(),
-                        outside_line_prefix: pbx.outside_line_prefix.clone(),
-                        ..NumberPlan::default()
-                    },
+                    plan,
                     match_policy: settings.match_policy,
                     pbx: EmbeddedPbx::Gamma {
                         base_url: pbx.base_url.clone(),
@@ -277,6 +283,8 @@ async fn connect<R: Runtime>(app: &AppHandle<R>) -> CommandResult<Connection> {
                         public_url: pbx.public_url.clone(),
                         configure_on_start: pbx.configure_on_start,
                     },
+                    crms,
+                    demo_vtiger: false,
                 })
                 .await?;
             (HubClient::new(&hub.api_url, hub.token.clone())?, Some(hub))
@@ -304,6 +312,64 @@ async fn connect<R: Runtime>(app: &AppHandle<R>) -> CommandResult<Connection> {
     })
 }
 
+/// The CRMs of `settings.crm` (embedded mode), secrets from the keyring.
+async fn crm_specs(
+    state: &AppState,
+    settings: &crate::models::Settings,
+    plan: &NumberPlan,
+) -> CommandResult<Vec<CrmSpec>> {
+    let Some(v) = settings.crm.vtiger_enabled() else {
+        return Ok(Vec::new());
+    };
+    let access_key = required(state, SecretName::VtigerAccessKey, "the Vtiger access key").await?;
+    let gateway_secret = required(
+        state,
+        SecretName::VtigerGatewaySecret,
+        "the Vtiger gateway secret",
+    )
+    .await?;
+    Ok(vec![vtiger_spec(
+        v,
+        &settings.pbx,
+        plan,
+        access_key,
+        gateway_secret,
+    )])
+}
+
+/// `crm.vtiger` as the hub's CRM spec: this agent as the one directory
+/// entry (its Office Phone, or the extension), other users discovered.
+pub fn vtiger_spec(
+    v: &VtigerDesktop,
+    pbx: &PbxSettings,
+    plan: &NumberPlan,
+    access_key: Sensitive<String>,
+    gateway_secret: Sensitive<String>,
+) -> CrmSpec {
+    let mut settings = ringside_vtiger::VtigerSettings::new(
+        v.base_url.clone(),
+        v.username.clone(),
+        access_key.expose().clone(),
+        gateway_secret.expose().clone(),
+    );
+    settings.numbers = plan.clone();
+    let agent_name = pbx.agent_name.trim();
+    CrmSpec::Vtiger {
+        settings,
+        crm: ringside_crm::CrmSettings {
+            users: vec![ringside_crm::CrmUser {
+                extension: pbx.extension.clone(),
+                user_id: None,
+                name: (!agent_name.is_empty()).then(|| agent_name.to_string()),
+                phone: v.office_phone.clone(),
+            }],
+            discover_users: true,
+            ..Default::default()
+        },
+        click_to_call: None,
+    }
+}
+
 async fn required(
     state: &AppState,
     name: SecretName,
@@ -315,4 +381,101 @@ async fn required(
             format!("{what} is not stored yet: add it in Settings"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::Settings;
+    use crate::secrets::Secrets;
+    use crate::state::Options;
+
+    fn vtiger() -> VtigerDesktop {
+        VtigerDesktop {
+            enabled: true,
+            base_url: "https://acme.od2.vtiger.com".into(),
+            username: "admin@acme.com".into(),
+            office_phone: Some("+34 961 000 203".into()),
+        }
+    }
+
+    #[test]
+    fn the_vtiger_spec_carries_this_agent_and_the_number_plan() {
+        let pbx = PbxSettings {
+            agent_name: "Tony Manero".into(),
+            extension: "203".into(),
+            ..PbxSettings::default()
+        };
+        let plan = NumberPlan {
+            region: "PT".into(),
+            ..NumberPlan::default()
+        };
+        let spec = vtiger_spec(
+            &vtiger(),
+            &pbx,
+            &plan,
+            Sensitive::new("key".into()),
+            Sensitive::new("gateway".into()),
+        );
+        assert_eq!(spec.name(), "vtiger");
+        let CrmSpec::Vtiger {
+            settings,
+            crm,
+            click_to_call,
+        } = spec;
+        assert_eq!(settings.base_url, "https://acme.od2.vtiger.com");
+        assert_eq!(settings.username, "admin@acme.com");
+        assert_eq!(settings.access_key.expose(), "key");
+        assert_eq!(settings.gateway_secret.expose(), "gateway");
+        assert_eq!(settings.numbers.region, "PT");
+        assert!(crm.discover_users);
+        assert_eq!(crm.users.len(), 1);
+        assert_eq!(crm.users[0].extension, "203");
+        assert_eq!(crm.users[0].name.as_deref(), Some("Tony Manero"));
+        assert_eq!(crm.users[0].phone.as_deref(), Some("+34 961 000 203"));
+        assert!(click_to_call.is_none());
+    }
+
+    /// Vtiger off: no CRM and no keyring access. On without its secrets: the
+    /// same clear `config` error as a missing PBX key (or, without a
+    /// keyring, `keyring_unavailable`).
+    #[tokio::test]
+    async fn vtiger_secrets_come_from_the_keyring_or_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::new(
+            dir.path().join("settings.json"),
+            Settings::default(),
+            false,
+            Secrets::new(format!("ringside-test-vtiger-{}", std::process::id())),
+            Options {
+                demo_play: false,
+                demo_speed: 1.0,
+                notifications: false,
+            },
+        );
+        let mut settings = Settings::default();
+        let plan = NumberPlan::default();
+        settings.crm.vtiger = Some(VtigerDesktop {
+            enabled: false,
+            ..vtiger()
+        });
+        assert!(
+            crm_specs(&state, &settings, &plan)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        settings.crm.vtiger = Some(vtiger());
+        let e = match crm_specs(&state, &settings, &plan).await {
+            Err(e) => e,
+            Ok(specs) => panic!("no secrets stored, yet {} CRMs", specs.len()),
+        };
+        if e.code == crate::error::KEYRING_UNAVAILABLE {
+            return;
+        }
+        assert_eq!(e.code, "config", "{e:?}");
+        assert!(e.message.contains("Vtiger access key"), "{e:?}");
+        assert!(e.message.contains("Settings"), "{e:?}");
+    }
 }

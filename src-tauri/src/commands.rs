@@ -4,7 +4,8 @@
 
 use ringside_api::Call;
 use ringside_api::{
-    CallDetail, CallId, CallPage, CallQuery, Contact, Extension, NewContact, NumberInfo,
+    CallDetail, CallId, CallPage, CallQuery, Contact, CrmLink, CrmRetried, CrmState, Extension,
+    NewContact, NumberInfo,
 };
 use ringside_core::Sensitive;
 use tauri::{AppHandle, Runtime, State};
@@ -158,6 +159,25 @@ pub async fn test_connection(
 }
 
 #[tauri::command]
+pub async fn crm_states(state: State<'_, AppState>) -> CommandResult<Vec<CrmState>> {
+    actions::crm_states(&state).await
+}
+
+#[tauri::command]
+pub async fn crm_retry(
+    state: State<'_, AppState>,
+    crm_id: String,
+    op_id: Option<i64>,
+) -> CommandResult<CrmRetried> {
+    actions::crm_retry(&state, &crm_id, op_id).await
+}
+
+#[tauri::command]
+pub async fn crm_links(state: State<'_, AppState>, number: String) -> CommandResult<Vec<CrmLink>> {
+    actions::crm_links(&state, &number).await
+}
+
+#[tauri::command]
 pub async fn open_external<R: Runtime>(app: AppHandle<R>, url: String) -> CommandResult<()> {
     actions::open_external(&app, &url)
 }
@@ -184,5 +204,8 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         set_secret,
         test_connection,
         open_external,
+        crm_states,
+        crm_retry,
+        crm_links,
     ]
 }

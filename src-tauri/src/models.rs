@@ -86,6 +86,40 @@ impl Default for HubSettings {
     }
 }
 
+/// Demo/embedded modes: this agent's Vtiger. The access key and the
+/// gateway secret are in the keyring (`vtiger-access-key`,
+/// `vtiger-gateway-secret`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default, deny_unknown_fields)]
+pub struct VtigerDesktop {
+    pub enabled: bool,
+    /// The instance, e.g. `https://acme.od2.vtiger.com`.
+    pub base_url: String,
+    /// The REST user, e.g. `admin@acme.com`.
+    pub username: String,
+    /// This agent's Vtiger Office Phone; `null` = the extension.
+    pub office_phone: Option<String>,
+}
+
+/// CRMs for the demo and embedded modes (a remote hub has its own).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default, deny_unknown_fields)]
+pub struct CrmSettings {
+    /// `null` or `enabled: false` = off.
+    pub vtiger: Option<VtigerDesktop>,
+    /// Demo mode: an emulated Vtiger with the demo data.
+    pub demo_vtiger: bool,
+}
+
+impl CrmSettings {
+    /// The Vtiger settings when Vtiger is on.
+    pub fn vtiger_enabled(&self) -> Option<&VtigerDesktop> {
+        self.vtiger.as_ref().filter(|v| v.enabled)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
@@ -120,6 +154,8 @@ pub struct Settings {
     pub hotkey: Option<String>,
     pub theme: Theme,
     pub language: Language,
+    /// CRMs for the demo and embedded modes.
+    pub crm: CrmSettings,
 }
 
 impl Default for Settings {
@@ -133,6 +169,7 @@ impl Default for Settings {
             hotkey: Some("CmdOrCtrl+Shift+D".into()),
             theme: Theme::System,
             language: Language::En,
+            crm: CrmSettings::default(),
         }
     }
 }
@@ -230,13 +267,19 @@ pub enum SecretName {
     WebhookSecret,
     /// Hub mode: this agent's API token.
     HubToken,
+    /// Demo/embedded modes with Vtiger: the REST user's access key.
+    VtigerAccessKey,
+    /// Demo/embedded modes with Vtiger: the Generic gateway's secret key.
+    VtigerGatewaySecret,
 }
 
 impl SecretName {
-    pub const ALL: [SecretName; 3] = [
+    pub const ALL: [SecretName; 5] = [
         SecretName::PbxApiKey,
         SecretName::WebhookSecret,
         SecretName::HubToken,
+        SecretName::VtigerAccessKey,
+        SecretName::VtigerGatewaySecret,
     ];
 
     /// The keyring entry name.
@@ -245,6 +288,8 @@ impl SecretName {
             SecretName::PbxApiKey => "pbx-api-key",
             SecretName::WebhookSecret => "webhook-secret",
             SecretName::HubToken => "hub-token",
+            SecretName::VtigerAccessKey => "vtiger-access-key",
+            SecretName::VtigerGatewaySecret => "vtiger-gateway-secret",
         }
     }
 }
@@ -279,6 +324,8 @@ pub struct SecretsOverview {
 pub enum TestTarget {
     Pbx,
     Hub,
+    /// The running connection's Vtiger (`POST /api/v1/crms/vtiger/check`).
+    Vtiger,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

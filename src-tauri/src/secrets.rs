@@ -1,5 +1,6 @@
 //! The desktop's secrets in the OS keyring: service `ringside`, entries
-//! `pbx-api-key`, `webhook-secret`, `hub-token` (the same service the hub's
+//! `pbx-api-key`, `webhook-secret`, `hub-token`, `vtiger-access-key`,
+//! `vtiger-gateway-secret` (the same service the hub's
 //! `{ keyring = "…" }` references use).
 //!
 //! The keyring crate blocks (D-Bus on Linux) and can hang on a misbehaving

@@ -91,6 +91,15 @@ pub fn validate(mut s: Settings) -> CommandResult<Settings> {
     s.pbx.agent_name = s.pbx.agent_name.trim().to_string();
     s.pbx.region = s.pbx.region.trim().to_ascii_uppercase();
     s.hub.url = s.hub.url.trim().trim_end_matches('/').to_string();
+    if let Some(v) = &mut s.crm.vtiger {
+        v.base_url = v.base_url.trim().trim_end_matches('/').to_string();
+        v.username = v.username.trim().to_string();
+        v.office_phone = v
+            .office_phone
+            .take()
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty());
+    }
 
     let embedded = s.mode == Mode::Embedded;
     if embedded || !s.pbx.base_url.is_empty() {
@@ -129,6 +138,33 @@ pub fn validate(mut s: Settings) -> CommandResult<Settings> {
     }
     if let Some(hotkey) = &s.hotkey {
         crate::shortcut::parse(hotkey).map_err(|e| bad("hotkey", e))?;
+    }
+    if let Some(v) = &s.crm.vtiger {
+        if v.enabled || !v.base_url.is_empty() {
+            if v.enabled && v.base_url.is_empty() {
+                return Err(bad(
+                    "crm.vtiger.base_url",
+                    "the Vtiger address is required, e.g. https://acme.od2.vtiger.com".into(),
+                ));
+            }
+            http_url(&v.base_url).map_err(|e| bad("crm.vtiger.base_url", e))?;
+        }
+        if v.enabled && v.username.is_empty() {
+            return Err(bad(
+                "crm.vtiger.username",
+                "the Vtiger user name is required, e.g. admin@acme.com".into(),
+            ));
+        }
+        if let Some(phone) = &v.office_phone
+            && !phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        {
+            return Err(bad(
+                "crm.vtiger.office_phone",
+                format!("{phone:?} is not a phone number"),
+            ));
+        }
     }
     Ok(s)
 }
@@ -200,7 +236,10 @@ mod tests {
                    "webhook_listen": "127.0.0.1:8701", "public_url": null, "configure_on_start": true },
           "hub": { "url": "http://127.0.0.1:8700" },
           "match_policy": "ask", "autostart": false, "hotkey": "CmdOrCtrl+Shift+D",
-          "theme": "system", "language": "en"
+          "theme": "system", "language": "en",
+          "crm": { "vtiger": { "enabled": true, "base_url": "https://acme.od2.vtiger.com",
+                               "username": "admin@acme.com", "office_phone": null },
+                   "demo_vtiger": false }
         }"#;
         let s: Settings = serde_json::from_str(text).unwrap();
         validate(s).unwrap();
@@ -249,6 +288,76 @@ mod tests {
             "hub.url",
         );
         check(|s| s.hotkey = Some("Ctrl+Nope+".into()), "hotkey");
+        fn vtiger(base_url: &str, username: &str) -> Option<crate::models::VtigerDesktop> {
+            Some(crate::models::VtigerDesktop {
+                enabled: true,
+                base_url: base_url.into(),
+                username: username.into(),
+                office_phone: None,
+            })
+        }
+        check(
+            |s| s.crm.vtiger = vtiger("", "admin"),
+            "crm.vtiger.base_url",
+        );
+        check(
+            |s| s.crm.vtiger = vtiger("acme.od2.vtiger.com", "admin"),
+            "crm.vtiger.base_url",
+        );
+        check(
+            |s| s.crm.vtiger = vtiger("https://acme.od2.vtiger.com", " "),
+            "crm.vtiger.username",
+        );
+        check(
+            |s| {
+                s.crm.vtiger = vtiger("https://acme.od2.vtiger.com", "admin");
+                s.crm.vtiger.as_mut().unwrap().office_phone = Some("call me".into());
+            },
+            "crm.vtiger.office_phone",
+        );
+    }
+
+    #[test]
+    fn vtiger_settings_validate_and_normalise() {
+        let mut s = Settings::default();
+        s.crm.vtiger = Some(crate::models::VtigerDesktop {
+            enabled: true,
+            base_url: " https://acme.od2.vtiger.com/ ".into(),
+            username: " admin@acme.com ".into(),
+            office_phone: Some("  ".into()),
+        });
+        let s = validate(s).unwrap();
+        let v = s.crm.vtiger_enabled().unwrap();
+        assert_eq!(v.base_url, "https://acme.od2.vtiger.com");
+        assert_eq!(v.username, "admin@acme.com");
+        assert_eq!(v.office_phone, None);
+        // switched off, an unfinished Vtiger section does not block saving
+        let mut s = Settings::default();
+        s.crm.vtiger = Some(crate::models::VtigerDesktop::default());
+        let s = validate(s).unwrap();
+        assert!(s.crm.vtiger_enabled().is_none());
+        // a secret has no field to go into
+        assert!(
+            serde_json::from_str::<Settings>(
+                r#"{"crm":{"vtiger":{"enabled":true,"access_key":"k"}}}"#
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn a_file_from_before_crm_settings_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(
+            &path,
+            r#"{"mode":"demo","pbx":{"extension":"203"},"theme":"dark","language":"es"}"#,
+        )
+        .unwrap();
+        let s = load(&path).unwrap();
+        assert_eq!(s.crm, crate::models::CrmSettings::default());
+        assert!(s.crm.vtiger.is_none());
+        assert!(!s.crm.demo_vtiger);
     }
 
     #[test]

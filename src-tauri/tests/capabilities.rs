@@ -74,10 +74,25 @@ fn each_window_gets_only_its_commands() {
         ("list_calls", json!({"query": {}})),
         ("search_contacts", json!({"query": "", "limit": 5})),
         ("test_connection", json!({"target": "hub"})),
+        ("test_connection", json!({"target": "vtiger"})),
+        ("crm_states", json!({})),
+        ("crm_retry", json!({"crmId": "vtiger", "opId": 1})),
     ] {
         let e = invoke(&pop, cmd, args).expect_err(cmd);
         assert!(e.to_string().contains("not allowed"), "{cmd}: {e}");
     }
+    // the CRM outbox: main only; "open in CRM" links: both (the pop's button)
+    for (cmd, args) in [
+        ("crm_states", json!({})),
+        ("crm_retry", json!({"crmId": "vtiger", "opId": null})),
+        ("crm_links", json!({"number": "+34647460197"})),
+    ] {
+        // not connected in this test: the command runs and answers `unavailable`
+        let e = invoke(&main, cmd, args).expect_err(cmd);
+        assert_eq!(e["code"], "unavailable", "{cmd}: {e}");
+    }
+    let e = invoke(&pop, "crm_links", json!({"number": "+34647460197"})).expect_err("crm_links");
+    assert_eq!(e["code"], "unavailable", "pop crm_links: {e}");
     // no plugin is reachable from either webview
     for cmd in [
         "plugin:opener|open_url",

@@ -23,11 +23,15 @@ struct TestApp {
 
 impl TestApp {
     fn start() -> TestApp {
+        Self::start_with(Settings::default())
+    }
+
+    fn start_with(settings: Settings) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let settings_path = dir.path().join("settings.json");
         let state = AppState::new(
             settings_path.clone(),
-            Settings::default(),
+            settings,
             false,
             Secrets::new(format!("ringside-test-{}", std::process::id())),
             Options {
@@ -225,7 +229,122 @@ fn commands_against_the_embedded_demo_hub() {
 
     // secret_status answers whatever the keyring situation
     let secrets = t.ok("secret_status", json!({}));
-    assert_eq!(secrets["secrets"].as_array().unwrap().len(), 3);
+    let names: Vec<_> = secrets["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "pbx-api-key",
+            "webhook-secret",
+            "hub-token",
+            "vtiger-access-key",
+            "vtiger-gateway-secret"
+        ]
+    );
+
+    // no CRM in the plain demo: an empty outbox list, no links, and the
+    // Vtiger test says it is not on
+    assert_eq!(t.ok("crm_states", json!({})), json!([]));
+    assert_eq!(
+        t.ok("crm_links", json!({"number": "+34647460197"})),
+        json!([])
+    );
+    let test = t.ok("test_connection", json!({"target": "vtiger"}));
+    assert_eq!(test["ok"], false, "{test}");
+}
+
+#[test]
+fn demo_with_the_emulated_vtiger_pops_vtiger_contacts_and_deals() {
+    let mut settings = Settings::default();
+    settings.crm.demo_vtiger = true;
+    let t = TestApp::start_with(settings);
+
+    // lookup: Lucía from Vtiger, with her two open Potentials only
+    let info = t.ok("lookup", json!({"number": "+34647460197"}));
+    let chosen = info["lookup"]["chosen"].as_u64().expect("one match chosen") as usize;
+    let m = &info["lookup"]["matches"][chosen];
+    assert_eq!(m["contact"]["name"], "Lucía Fernández", "{info:#}");
+    assert_eq!(m["contact"]["source"]["system"], "vtiger", "{m:#}");
+    let mut deals: Vec<_> = m["deals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    deals.sort();
+    assert_eq!(
+        deals,
+        ["Mobiliario sala de juntas", "Reforma oficina Valencia"],
+        "{m:#}"
+    );
+    assert!(!deals.contains(&"Proyecto piloto"));
+
+    // crm_states: vtiger, with live call events
+    let states = t.ok("crm_states", json!({}));
+    let vtiger = states
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "vtiger")
+        .unwrap_or_else(|| panic!("no vtiger in {states:#}"));
+    assert!(
+        vtiger["capabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "live_call_events"),
+        "{vtiger:#}"
+    );
+    assert!(vtiger["parked_ops"].is_array());
+
+    // crm_links: a search-by-number link into Vtiger
+    let links = t.ok("crm_links", json!({"number": "+34 611 22 33 44"}));
+    let link = &links[0];
+    assert_eq!(link["crm"], "vtiger", "{links:#}");
+    assert!(
+        link["url"].as_str().unwrap().contains("Search.php"),
+        "{links:#}"
+    );
+    assert_eq!(t.err_code("crm_links", json!({"number": " "})), "invalid");
+
+    // retry with nothing parked retries nothing; an unknown CRM is not found
+    let retried = t.ok("crm_retry", json!({"crmId": "vtiger", "opId": null}));
+    assert_eq!(retried["retried"], 0, "{retried}");
+    assert_eq!(
+        t.err_code("crm_retry", json!({"crmId": "zoho", "opId": null})),
+        "not_found"
+    );
+
+    // the connection test reaches the emulated Vtiger
+    let test = t.ok("test_connection", json!({"target": "vtiger"}));
+    assert_eq!(test["ok"], true, "{test}");
+}
+
+#[test]
+fn turning_the_demo_vtiger_on_reconnects() {
+    let t = TestApp::start();
+    assert_eq!(t.ok("crm_states", json!({})), json!([]));
+    let mut settings = t.ok("get_settings", json!({}));
+    settings["crm"]["demo_vtiger"] = json!(true);
+    t.ok("save_settings", json!({"settings": settings}));
+    let start = Instant::now();
+    loop {
+        if let Ok(states) = t.invoke("crm_states", json!({}))
+            && states.as_array().is_some_and(|a| !a.is_empty())
+        {
+            assert_eq!(states[0]["id"], "vtiger");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the reconnect did not bring Vtiger up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]

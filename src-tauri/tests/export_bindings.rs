@@ -32,7 +32,8 @@ fn export_bindings() {
     use ringside_desktop::{error, models};
     let decls = decls![cfg;
         // desktop (src-tauri/src/models.rs, error.rs)
-        models::AppSnapshot, models::ConnState, models::ConnStatus, models::HubSettings,
+        models::AppSnapshot, models::ConnState, models::ConnStatus, models::CrmSettings,
+        models::HubSettings, models::VtigerDesktop,
         models::KeyringStatus, models::Language, models::Mode, models::Navigate,
         models::PbxSettings, models::PopState, models::SecretName, models::SecretStatus,
         models::SecretsOverview, models::Settings, models::TestResult, models::TestTarget,
@@ -41,7 +42,9 @@ fn export_bindings() {
         ringside_api::Me, ringside_api::CallQuery, ringside_api::CallPage, ringside_api::CallDetail,
         ringside_api::CallEvent, ringside_api::CallUpdate, ringside_api::NumberInfo,
         ringside_api::NewContact, ringside_api::NewPhone, ringside_api::HubStatus,
-        ringside_api::PbxStatus, ringside_api::PbxState,
+        ringside_api::PbxStatus, ringside_api::PbxState, ringside_api::CrmState,
+        ringside_api::ParkedOp, ringside_api::CrmRetried, ringside_api::CrmLink,
+        ringside_api::ErrorBody,
         // domain (crates/core)
         ringside_core::Call, ringside_core::CallId, ringside_core::CallStatus, ringside_core::Direction,
         ringside_core::Leg, ringside_core::LegState, ringside_core::Outcome, ringside_core::StateMark,

@@ -37,7 +37,7 @@ describe('i18n', () => {
   it('maps every error code the contract names to an explanation', () => {
     for (const code of [
       'keyring_unavailable', 'unauthorized', 'forbidden', 'rate_limited', 'not_found', 'invalid',
-      'conflict', 'unavailable', 'timeout', 'config', 'storage', 'internal',
+      'conflict', 'unavailable', 'timeout', 'config', 'unsupported', 'storage', 'internal',
     ]) {
       expect(errorKey(code)).toBe(`error.${code}`);
     }

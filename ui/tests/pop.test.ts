@@ -189,6 +189,63 @@ describe('screen pop', () => {
     expect(invoked('dismiss_pop')).toHaveLength(1);
   });
 
+  it('opens a CRM search for a caller without a record link', async () => {
+    await mountPop();
+    handle('crm_links', (a: Record<string, unknown>) => [
+      { crm: 'vtiger', url: `https://acme.od2.vtiger.com/index.php?module=Home&action=Search.php&number=${a.number}` },
+    ]);
+    handle('open_external', null);
+    // an unknown caller
+    const c = f.call({ remote_number: '+34600111222' });
+    emit('pop', f.pop(c, { ...f.info([], null), lookup: { number: { kind: 'e164', value: '+34600111222' }, matches: [], chosen: null } }, false));
+    await waitFor(() => expect(byId('pop-open-crm').dataset.kind).toBe('search'));
+    expect(f.norm(byId('pop-open-crm').textContent)).toContain('Find in Vtiger');
+    expect(invoked('crm_links')).toEqual([{ number: '+34600111222' }]);
+    await fireEvent.click(byId('pop-open-crm'));
+    expect(invoked('open_external')).toEqual([
+      { url: 'https://acme.od2.vtiger.com/index.php?module=Home&action=Search.php&number=+34600111222' },
+    ]);
+
+    // a local contact without a link: the search link too
+    const d = f.call();
+    emit('pop', f.pop(d, f.info([f.lucia], 0), false));
+    await waitFor(() => expect(byId('pop-name').textContent).toBe('Lucía Fernández'));
+    await waitFor(() => expect(invoked('crm_links')).toHaveLength(2));
+    await waitFor(() => expect(byId('pop-open-crm').dataset.kind).toBe('search'));
+  });
+
+  it('prefers the record link and hides the button when there is no link at all', async () => {
+    await mountPop();
+    handle('crm_links', []);
+    // the plain demo: no CRM, so no button
+    emit('pop', f.pop(f.call(), f.info([f.lucia], 0), false));
+    await waitFor(() => expect(byId('pop-name').textContent).toBe('Lucía Fernández'));
+    await waitFor(() => expect(invoked('crm_links')).toHaveLength(1));
+    expect(screen.queryByTestId('pop-open-crm')).toBeNull();
+
+    // a CRM contact with its record link: no need to ask for links
+    const crm = {
+      ...f.lucia,
+      contact: {
+        ...f.lucia.contact,
+        source: { system: 'vtiger', id: '12x34', url: 'https://crm.example/index.php?record=34' },
+      },
+    };
+    emit('pop', f.pop(f.call(), f.info([crm], 0), false));
+    await waitFor(() => expect(byId('pop-open-crm').dataset.kind).toBe('record'));
+    expect(invoked('crm_links')).toHaveLength(1);
+
+    // an older hub without the endpoint: no button, no error
+    handle('crm_links', () => {
+      throw { code: 'not_found', message: 'no such route' };
+    });
+    const unknown = f.call({ remote_number: '+34600999888' });
+    emit('pop', f.pop(unknown, { ...f.info([], null), lookup: { number: { kind: 'e164', value: '+34600999888' }, matches: [], chosen: null } }, false));
+    await waitFor(() => expect(invoked('crm_links')).toHaveLength(2));
+    await waitFor(() => byId('pop-create-contact'));
+    expect(screen.queryByTestId('pop-open-crm')).toBeNull();
+  });
+
   it('offers to create a contact for an unknown caller', async () => {
     await mountPop();
     const c = f.call({ remote_number: '+34600111222' });

@@ -34,7 +34,7 @@ impl From<&Error> for ErrorBody {
 }
 
 /// Every kind, so a code can be read back.
-const KINDS: [ErrorKind; 11] = [
+const KINDS: [ErrorKind; 12] = [
     ErrorKind::Unauthorized,
     ErrorKind::Forbidden,
     ErrorKind::RateLimited,
@@ -44,6 +44,7 @@ const KINDS: [ErrorKind; 11] = [
     ErrorKind::Unavailable,
     ErrorKind::Timeout,
     ErrorKind::Config,
+    ErrorKind::Unsupported,
     ErrorKind::Storage,
     ErrorKind::Internal,
 ];
@@ -60,6 +61,7 @@ const fn listed(kind: ErrorKind) {
         | ErrorKind::Unavailable
         | ErrorKind::Timeout
         | ErrorKind::Config
+        | ErrorKind::Unsupported
         | ErrorKind::Storage
         | ErrorKind::Internal => {}
     }

@@ -15,6 +15,7 @@
 
 mod calls;
 mod contacts;
+mod crm;
 mod error;
 mod status;
 
@@ -23,6 +24,7 @@ pub use calls::{
     TransferBody,
 };
 pub use contacts::{ContactsQuery, NewContact, NewPhone, NumberInfo};
+pub use crm::{CrmCheck, CrmLink, CrmRetried, CrmRetryBody, CrmState, ParkedOp};
 pub use error::{ErrorBody, kind_from_code};
 pub use status::{Health, HubStatus, PbxState, PbxStatus};
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
-use ringside_bench::{intake, journal, live, report};
+use ringside_bench::{crm, intake, journal, live, report};
 
 #[derive(Parser)]
 #[command(
@@ -15,7 +15,7 @@ use ringside_bench::{intake, journal, live, report};
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Small sizes: the whole of `all` in well under 30 s.
+    /// Small sizes: the whole of `all` in well under a minute.
     #[arg(long, global = true)]
     quick: bool,
     /// Where the JSON results go (default: target/bench).
@@ -31,7 +31,10 @@ enum Command {
     Intake(IntakeArgs),
     /// Webhook → SSE stream latency: real hub vs bare broadcast.
     Live(LiveArgs),
-    /// All three with their defaults (about 2–3 minutes; `--quick` < 30 s).
+    /// CRM: cached who-is-calling lookups vs cold ones against a slowed
+    /// Vtiger; outbox deliveries/s vs the adapter called directly.
+    Crm(CrmArgs),
+    /// All four with their defaults (about 4–5 minutes; `--quick` < 45 s).
     All,
 }
 
@@ -82,6 +85,31 @@ struct LiveArgs {
     #[arg(long)]
     budget: Option<u64>,
     /// How many times the sides are measured.
+    #[arg(long)]
+    rounds: Option<usize>,
+}
+
+#[derive(Args)]
+struct CrmArgs {
+    /// Distinct numbers looked up cold, per cache, per round.
+    #[arg(long)]
+    numbers: Option<usize>,
+    /// Warm lookups, and stale lookups, per round.
+    #[arg(long)]
+    lookups: Option<usize>,
+    /// Delay the Vtiger emulator adds to every request of the lookup bench.
+    #[arg(long)]
+    crm_latency_ms: Option<u64>,
+    /// Calls per side per round in the outbox bench (three deliveries each).
+    #[arg(long)]
+    calls: Option<usize>,
+    /// Concurrent tasks ingesting calls into the pipeline.
+    #[arg(long)]
+    producers: Option<usize>,
+    /// Seconds each loop may take at most.
+    #[arg(long)]
+    budget: Option<u64>,
+    /// How many times everything is measured.
     #[arg(long)]
     rounds: Option<usize>,
 }
@@ -142,6 +170,27 @@ impl LiveArgs {
     }
 }
 
+impl CrmArgs {
+    fn params(&self, quick: bool) -> crm::Params {
+        let base = if quick {
+            crm::Params::quick()
+        } else {
+            crm::Params::default()
+        };
+        crm::Params {
+            numbers: self.numbers.unwrap_or(base.numbers),
+            lookups: self.lookups.unwrap_or(base.lookups),
+            crm_latency: self
+                .crm_latency_ms
+                .map_or(base.crm_latency, std::time::Duration::from_millis),
+            calls: self.calls.unwrap_or(base.calls),
+            producers: self.producers.unwrap_or(base.producers),
+            budget: self.budget.map_or(base.budget, secs),
+            rounds: self.rounds.unwrap_or(base.rounds),
+        }
+    }
+}
+
 /// What goes into `<name>.json`.
 #[derive(serde::Serialize)]
 struct Saved<'a, T> {
@@ -187,6 +236,12 @@ async fn live(out: &Path, params: live::Params) -> anyhow::Result<()> {
     emit(out, "live", machine, &r.table(), &r)
 }
 
+async fn crm(out: &Path, params: crm::Params) -> anyhow::Result<()> {
+    let machine = report::Machine::now();
+    let r = crm::bench(params).await?;
+    emit(out, "crm", machine, &r.table(), &r)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -197,23 +252,27 @@ async fn main() -> anyhow::Result<()> {
         Command::Journal(args) => journal(&out, args.params(quick)).await?,
         Command::Intake(args) => intake(&out, args.params(quick)).await?,
         Command::Live(args) => live(&out, args.params(quick)).await?,
+        Command::Crm(args) => crm(&out, args.params(quick)).await?,
         Command::All => {
-            let (j, i, l) = if quick {
+            let (j, i, l, c) = if quick {
                 (
                     journal::Params::quick(),
                     intake::Params::quick(),
                     live::Params::quick(),
+                    crm::Params::quick(),
                 )
             } else {
                 (
                     journal::Params::default(),
                     intake::Params::default(),
                     live::Params::default(),
+                    crm::Params::default(),
                 )
             };
             journal(&out, j).await?;
             intake(&out, i).await?;
             live(&out, l).await?;
+            crm(&out, c).await?;
         }
     }
     eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());

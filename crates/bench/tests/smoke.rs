@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ringside_bench::{intake, journal, live};
+use ringside_bench::{crm, intake, journal, live};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journal_bench_writes_every_event() {
@@ -86,9 +86,71 @@ async fn live_bench_streams_every_event_exactly_once() {
     assert!(r.p50_ratio > 0.0 && r.p99_ratio > 0.0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crm_bench_looks_up_through_the_cache_and_delivers_every_operation_once() {
+    let latency = Duration::from_millis(20);
+    let r = crm::bench(crm::Params {
+        numbers: 4,
+        lookups: 40,
+        crm_latency: latency,
+        calls: 20,
+        producers: 4,
+        budget: Duration::from_secs(120),
+        rounds: 1,
+    })
+    .await
+    .unwrap();
+    let l = &r.lookup;
+    // Four numbers on each of the two caches; every lookup found its contact.
+    assert_eq!(
+        (l.cold.lookups, l.cold.found, l.cold.failed),
+        (8, 8, 0),
+        "{l:?}"
+    );
+    for side in [&l.warm, &l.stale] {
+        assert_eq!(
+            (side.lookups, side.found, side.failed),
+            (40, 40, 0),
+            "{side:?}"
+        );
+    }
+    for side in [&l.cold, &l.warm, &l.stale] {
+        assert!(!side.stopped_by_budget, "{side:?}");
+        assert!(side.latency.ordered(), "{side:?}");
+        assert_eq!(side.latency.count, side.lookups as u64, "{side:?}");
+    }
+    // Cold lookups really waited on the slowed CRM (a sleep: a lower bound,
+    // not a timing threshold); warm ones never asked it.
+    assert!(l.cold.latency.p50_us >= latency.as_micros() as u64, "{l:?}");
+    assert!(l.cold.crm_requests >= 8, "{l:?}");
+    assert_eq!(l.cold.crm_fetches, 8, "{l:?}");
+    assert_eq!((l.warm.crm_fetches, l.warm.crm_requests), (0, 0), "{l:?}");
+    // Stale hits refresh in the background, one request per number at a time.
+    assert!((1..=40).contains(&l.stale.crm_fetches), "{l:?}");
+    assert_eq!(l.fresh_cache.fresh_hits, 40, "{l:?}");
+    assert_eq!(l.stale_cache.stale_hits, 40, "{l:?}");
+    assert!(
+        l.warm_over_cold_p50 > 0.0 && l.stale_over_cold_p50 > 0.0,
+        "{l:?}"
+    );
+
+    let o = &r.outbox;
+    for side in [&o.outbox, &o.direct] {
+        assert_eq!((side.calls, side.deliveries), (20, 60), "{side:?}");
+        assert!(side.deliveries_per_second > 0.0, "{side:?}");
+        assert!(!side.stopped_by_budget, "{side:?}");
+    }
+    assert!(o.ratio > 0.0, "{o:?}");
+    assert!(
+        r.table().contains("| adapter deliver, direct | 20 | 60 |"),
+        "{}",
+        r.table()
+    );
+}
+
 /// The binary's `all --quick`: tables on stdout, one JSON file per bench.
 #[test]
-fn all_quick_writes_three_json_results() {
+fn all_quick_writes_four_json_results() {
     let out = tempfile::tempdir().unwrap();
     let run = std::process::Command::new(env!("CARGO_BIN_EXE_ringside-bench"))
         .args(["all", "--quick", "--out"])
@@ -101,7 +163,7 @@ fn all_quick_writes_three_json_results() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    for name in ["journal", "intake", "live"] {
+    for name in ["journal", "intake", "live", "crm"] {
         assert!(stdout.contains(&format!("## {name}")), "{stdout}");
         let text = std::fs::read_to_string(out.path().join(format!("{name}.json"))).unwrap();
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -5,8 +5,9 @@ use std::time::Duration;
 use bytes::BytesMut;
 use reqwest::{Method, RequestBuilder, Response, Url};
 use ringside_api::{
-    CallDetail, CallPage, CallQuery, ContactsQuery, DialBody, Done, Health, HubStatus, Me,
-    NewContact, NotesBody, NumberInfo, TransferBody,
+    CallDetail, CallPage, CallQuery, ContactsQuery, CrmCheck, CrmLink, CrmRetried, CrmRetryBody,
+    CrmState, DialBody, Done, Health, HubStatus, Me, NewContact, NotesBody, NumberInfo,
+    TransferBody,
 };
 use ringside_core::{Call, CallId, Contact, Error, ErrorKind, Extension, Result, Sensitive};
 use serde::Serialize;
@@ -187,6 +188,47 @@ impl HubClient {
     pub async fn status(&self) -> Result<HubStatus> {
         self.call_json(Method::GET, &["status"], None::<&()>, None::<&()>)
             .await
+    }
+
+    /// `GET /api/v1/crms`: each enabled CRM with its outbox state.
+    pub async fn crms(&self) -> Result<Vec<CrmState>> {
+        self.call_json(Method::GET, &["crms"], None::<&()>, None::<&()>)
+            .await
+    }
+
+    /// `POST /api/v1/crms/{id}/retry`: retry one parked operation, or all
+    /// of them (and anything waiting on a backoff) when `op_id` is `None`.
+    pub async fn crm_retry(&self, id: &str, op_id: Option<i64>) -> Result<CrmRetried> {
+        let body = CrmRetryBody { op_id };
+        self.call_json(
+            Method::POST,
+            &["crms", id, "retry"],
+            None::<&()>,
+            Some(&body),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/crms/{id}/check`: test the CRM connection.
+    pub async fn crm_check(&self, id: &str) -> Result<CrmCheck> {
+        self.call_json(
+            Method::POST,
+            &["crms", id, "check"],
+            None::<&()>,
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// `GET /api/v1/crms/links?number=`: where to open `number` in each CRM.
+    pub async fn crm_links(&self, number: &str) -> Result<Vec<CrmLink>> {
+        self.call_json(
+            Method::GET,
+            &["crms", "links"],
+            Some(&[("number", number)]),
+            None::<&()>,
+        )
+        .await
     }
 
     /// `GET /healthz` (no token): `Ok` when the hub reads its journal.

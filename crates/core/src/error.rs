@@ -33,6 +33,8 @@ pub enum ErrorKind {
     Timeout,
     /// Configuration is missing or wrong.
     Config,
+    /// The provider cannot do this (a capability it does not declare).
+    Unsupported,
     /// Local storage failed.
     Storage,
     /// A bug or an unexpected answer.
@@ -52,6 +54,7 @@ impl ErrorKind {
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Config => "config",
+            ErrorKind::Unsupported => "unsupported",
             ErrorKind::Storage => "storage",
             ErrorKind::Internal => "internal",
         }

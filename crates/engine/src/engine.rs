@@ -7,6 +7,7 @@ use ringside_core::{
     Call, CallId, CallStatus, Clock, ContactLookup, Error, ErrorKind, EventKind, Extension,
     LookupResult, PbxControl, PbxEvent, Result,
 };
+use ringside_crm::OutboxHook;
 use ringside_journal::{CallFilter, CallUpdate, Journal, NewEvent, StoredEvent, WriteTx};
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -53,6 +54,8 @@ struct Inner {
     pbx: Arc<dyn PbxControl>,
     clock: Arc<dyn Clock>,
     live: broadcast::Sender<CallUpdate>,
+    /// Plans each changed call's CRM operations in the same transaction.
+    outbox: OutboxHook,
 }
 
 /// The engine. Cheap to clone; every clone shares one journal and one live feed.
@@ -83,8 +86,19 @@ impl Engine {
                 pbx,
                 clock,
                 live,
+                outbox: OutboxHook::default(),
             }),
         }
+    }
+
+    /// The same engine, planning CRM operations with `outbox` on every call
+    /// change (in the change's own transaction). Call before cloning.
+    pub fn with_outbox(mut self, outbox: OutboxHook) -> Engine {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.outbox = outbox,
+            None => panic!("Engine::with_outbox must be called before the engine is shared"),
+        }
+        self
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -111,18 +125,37 @@ impl Engine {
     pub async fn ingest(&self, incoming: IncomingEvent) -> Result<Ingested> {
         let fold = self.inner.fold.clone();
         let now = self.now();
+        let outbox = self.inner.outbox.clone();
         let ingested = self
             .inner
             .journal
-            .write(move |tx| ingest_in(tx, &fold, incoming, now))
+            .write(move |tx| ingest_in(tx, &fold, &outbox, incoming, now))
             .await?;
         if let (Some(seq), Some(call)) = (ingested.update_seq, &ingested.call) {
+            self.inner.outbox.wake();
+            if call.legs.len() == 1 && call.answered_at.is_none() && !call.is_ended() {
+                self.warm_lookup(&call.remote_number);
+            }
             self.publish([CallUpdate {
                 seq,
                 call: call.clone(),
             }]);
         }
         Ok(ingested)
+    }
+
+    /// Start a lookup of a ringing number in the background, so the contact
+    /// sources' caches are warm when the pop asks a moment later.
+    fn warm_lookup(&self, number: &str) {
+        let variants = self.inner.config.plan.variants(number);
+        if variants.number.is_anonymous() {
+            return;
+        }
+        let lookup = self.inner.lookup.clone();
+        let timeout = self.inner.config.lookup_timeout;
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(timeout, lookup.lookup(&variants)).await;
+        });
     }
 
     /// A live feed of every call update. Subscribe before reading the backlog
@@ -335,6 +368,7 @@ impl Engine {
         let fold = self.inner.fold.clone();
         let now = self.now();
         let after = self.inner.config.reconcile_after;
+        let outbox = self.inner.outbox.clone();
         let updates = self
             .inner
             .journal
@@ -345,6 +379,7 @@ impl Engine {
                 for mut call in tx.open_calls_idle_since(cutoff)? {
                     if fold.reconcile(&mut call, now, after) {
                         let seq = tx.save_call(&call)?;
+                        outbox.plan_in(tx, &call, now)?;
                         updates.push(CallUpdate { seq, call });
                     }
                 }
@@ -354,6 +389,7 @@ impl Engine {
         let n = updates.len();
         if n > 0 {
             tracing::info!(closed = n, "reconciliation closed stuck calls as failed");
+            self.inner.outbox.wake();
         }
         self.publish(updates);
         Ok(n)
@@ -376,11 +412,18 @@ impl Engine {
     }
 
     async fn save(&self, call: Call) -> Result<Call> {
+        let outbox = self.inner.outbox.clone();
+        let now = self.now();
         let (seq, call) = self
             .inner
             .journal
-            .write(move |tx| Ok((tx.save_call(&call)?, call)))
+            .write(move |tx| {
+                let seq = tx.save_call(&call)?;
+                outbox.plan_in(tx, &call, now)?;
+                Ok((seq, call))
+            })
             .await?;
+        self.inner.outbox.wake();
         self.publish([CallUpdate {
             seq,
             call: call.clone(),
@@ -394,6 +437,8 @@ impl Engine {
         change: impl FnOnce(&mut Call) -> Result<()> + Send + 'static,
     ) -> Result<Call> {
         let id = id.clone();
+        let outbox = self.inner.outbox.clone();
+        let now = self.now();
         let (seq, call) = self
             .inner
             .journal
@@ -402,9 +447,12 @@ impl Engine {
                     .call(&id)?
                     .ok_or_else(|| Error::not_found(format!("no call {id}")))?;
                 change(&mut call)?;
-                Ok((tx.save_call(&call)?, call))
+                let seq = tx.save_call(&call)?;
+                outbox.plan_in(tx, &call, now)?;
+                Ok((seq, call))
             })
             .await?;
+        self.inner.outbox.wake();
         self.publish([CallUpdate {
             seq,
             call: call.clone(),
@@ -417,6 +465,7 @@ impl Engine {
 fn ingest_in(
     tx: &mut WriteTx<'_>,
     fold: &CallFold,
+    outbox: &OutboxHook,
     incoming: IncomingEvent,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Ingested> {
@@ -461,7 +510,10 @@ fn ingest_in(
         None => (fold.start(new_call_id(), ev, now), true),
     };
     let update_seq = if changed {
-        Some(tx.save_call(&call)?)
+        let seq = tx.save_call(&call)?;
+        // The CRM operations this change causes commit with it, or not at all.
+        outbox.plan_in(tx, &call, now)?;
+        Some(seq)
     } else {
         None
     };

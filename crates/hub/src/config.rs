@@ -107,6 +107,138 @@ pub struct Config {
     /// `[[agents]]`: one entry per agent allowed to use the API.
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
+    /// `[crm.*]`: the CRMs calls are logged to and contacts looked up in.
+    /// Several may be enabled at once; each has its own outbox.
+    #[serde(default)]
+    pub crm: CrmSection,
+}
+
+/// `[crm]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrmSection {
+    /// `[crm.vtiger]`: Vtiger Cloud.
+    pub vtiger: Option<VtigerConfig>,
+}
+
+/// `[crm.vtiger]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VtigerConfig {
+    /// The instance, e.g. `https://acme.od2.vtiger.com`.
+    pub base_url: String,
+    /// The REST user (My Preferences → user name).
+    pub username: String,
+    /// The REST access key (My Preferences → Access Key).
+    pub access_key: SecretRef,
+    /// The Phone Calls Generic gateway's secret (`X-VTIGER-SECRET`).
+    pub gateway_secret: SecretRef,
+    /// Potentials in these stages are not open deals. Default `Closed Won`,
+    /// `Closed Lost`.
+    #[serde(default)]
+    pub closed_stages: Option<Vec<String>>,
+    /// `[crm.vtiger.limits]`: requests per second, burst, deadline.
+    #[serde(default)]
+    pub limits: ringside_crm::Limits,
+    /// `[crm.vtiger.cache]`: lookup cache lifetimes.
+    #[serde(default)]
+    pub cache: ringside_crm::CacheSettings,
+    /// `[crm.vtiger.delivery]`: backoff, wrap-up for notes.
+    #[serde(default)]
+    pub delivery: ringside_crm::DeliverySettings,
+    /// `[[crm.vtiger.users]]`: extension → the user's Office Phone (and id).
+    #[serde(default)]
+    pub users: Vec<ringside_crm::CrmUser>,
+    /// Read the directory from Vtiger's Users (an Office Phone that is an
+    /// extension). Default false.
+    #[serde(default)]
+    pub discover_users: bool,
+    /// `[crm.vtiger.click_to_call]`: Vtiger's "outgoing call" requests.
+    pub click_to_call: Option<ClickToCallConfig>,
+}
+
+/// `[crm.<name>.click_to_call]`: how the CRM asks the hub to dial. The CRM
+/// calls `POST|GET /crm/<name>/click-to-call` with the number and the user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClickToCallConfig {
+    /// `POST` (form body) or `GET` (query string). Default `POST`.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// The parameter holding the number to dial. Default `number`.
+    #[serde(default = "default_number_param")]
+    pub number_param: String,
+    /// The parameter naming the CRM user (their id, Office Phone or
+    /// extension). Default `user`.
+    #[serde(default = "default_user_param")]
+    pub user_param: String,
+    /// HTTP Basic user name the CRM sends (with `password`).
+    pub username: Option<String>,
+    pub password: Option<SecretRef>,
+    /// Or a token parameter the CRM sends (with `token`).
+    pub token_param: Option<String>,
+    pub token: Option<SecretRef>,
+}
+
+impl VtigerConfig {
+    /// The vendor-neutral part, for the CRM framework.
+    pub fn crm_settings(&self) -> ringside_crm::CrmSettings {
+        ringside_crm::CrmSettings {
+            limits: self.limits.clone(),
+            cache: self.cache.clone(),
+            delivery: self.delivery.clone(),
+            users: self.users.clone(),
+            discover_users: self.discover_users,
+        }
+    }
+}
+
+fn default_method() -> String {
+    "POST".into()
+}
+
+fn default_number_param() -> String {
+    "number".into()
+}
+
+fn default_user_param() -> String {
+    "user".into()
+}
+
+impl ClickToCallConfig {
+    fn validate(&self, crm: &str) -> Result<()> {
+        if !matches!(self.method.as_str(), "GET" | "POST") {
+            return Err(Error::config(format!(
+                "crm.{crm}.click_to_call.method must be GET or POST"
+            )));
+        }
+        let basic = self.username.is_some() || self.password.is_some();
+        if basic && (self.username.is_none() || self.password.is_none()) {
+            return Err(Error::config(format!(
+                "crm.{crm}.click_to_call: username and password go together"
+            )));
+        }
+        let token = self.token_param.is_some() || self.token.is_some();
+        if token && (self.token_param.is_none() || self.token.is_none()) {
+            return Err(Error::config(format!(
+                "crm.{crm}.click_to_call: token_param and token go together"
+            )));
+        }
+        if !basic && !token {
+            return Err(Error::config(format!(
+                "crm.{crm}.click_to_call needs username + password or token_param + token: \
+                 an unauthenticated dial endpoint is refused"
+            )));
+        }
+        for p in [&self.number_param, &self.user_param] {
+            if p.is_empty() {
+                return Err(Error::config(format!(
+                    "crm.{crm}.click_to_call: parameter names may not be empty"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `[server]`
@@ -295,6 +427,16 @@ impl Config {
         self.number_plan()
             .validate()
             .map_err(|e| e.context("gamma"))?;
+        if let Some(v) = &self.crm.vtiger {
+            check_http_url("crm.vtiger.base_url", &v.base_url)?;
+            if v.username.trim().is_empty() {
+                return Err(Error::config("crm.vtiger.username may not be empty"));
+            }
+            v.crm_settings().validate("crm.vtiger")?;
+            if let Some(c) = &v.click_to_call {
+                c.validate("vtiger")?;
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for agent in &self.agents {
             if agent.name.trim().is_empty() {
@@ -412,6 +554,12 @@ impl Config {
             "engine                   match_policy {:?}, reconcile after {} min, {} recent calls\n",
             e.match_policy, e.reconcile_after_minutes, e.recent_calls
         ));
+        if let Some(v) = &self.crm.vtiger {
+            out.push_str(&format!(
+                "crm.vtiger               {} as {}, access key from {}, gateway secret from {}\n",
+                v.base_url, v.username, v.access_key, v.gateway_secret
+            ));
+        }
         out.push_str(&format!("agents                   {}\n", self.agents.len()));
         for a in &self.agents {
             out.push_str(&format!(

@@ -34,6 +34,9 @@ pub struct DemoOptions {
     /// Where the journal and address book go; `None` = a fresh temporary
     /// directory, deleted at the end.
     pub data_dir: Option<PathBuf>,
+    /// Also log the calls to an emulated Vtiger (contacts and Potentials come
+    /// from it), printing every request Vtiger receives.
+    pub vtiger: bool,
 }
 
 impl Default for DemoOptions {
@@ -43,6 +46,7 @@ impl Default for DemoOptions {
             speed: 1.0,
             loops: None,
             data_dir: None,
+            vtiger: false,
         }
     }
 }
@@ -84,12 +88,11 @@ pub async fn run(
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;
     // The player below counts what it plays, so the hub's own stays off.
-    let hub = embedded::start_on(
-        EmbeddedOptions::demo(data_dir.clone(), false, options.speed),
-        listener,
-    )
-    .await
-    .context("starting the demo hub")?;
+    let mut embedded_options = EmbeddedOptions::demo(data_dir.clone(), false, options.speed);
+    embedded_options.demo_vtiger = options.vtiger;
+    let hub = embedded::start_on(embedded_options, listener)
+        .await
+        .context("starting the demo hub")?;
     let emulator = hub
         .emulator
         .clone()
@@ -97,6 +100,17 @@ pub async fn run(
     let addr = hub.addr();
 
     banner(&out, &emulator, addr, &hub.token, &data_dir, temporary);
+    if let Some(vtiger) = &hub.vtiger {
+        out(&format!(
+            "  Vtiger emulator {} (calls are logged there; contacts and Potentials come from it)",
+            vtiger.base_url()
+        ));
+        out("");
+    }
+    let vtiger_printer = hub
+        .vtiger
+        .clone()
+        .map(|vt| tokio::spawn(print_vtiger(vt, out.clone())));
 
     let (stop_printer, printer_stop) = oneshot::channel::<()>();
     let printer = tokio::spawn(print_updates(
@@ -120,8 +134,36 @@ pub async fn run(
         }
     };
 
+    if played.is_ok() && hub.vtiger.is_some() {
+        // Let the outbox finish (the end waits its wrap-up for notes).
+        let drained = async {
+            loop {
+                let pending: u64 = match hub.state.crms.statuses().await {
+                    Ok(all) => all.iter().map(|s| s.counts.pending).sum(),
+                    Err(_) => 0,
+                };
+                if pending == 0 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), drained).await;
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    }
     let _ = stop_printer.send(());
     let _ = printer.await;
+    if let Some(task) = vtiger_printer {
+        task.abort();
+    }
+    if let Some(vt) = &hub.vtiger {
+        let events = vt.gateway_events();
+        out(&format!(
+            "Vtiger received {} call events for {} calls",
+            events.len(),
+            vt.phone_calls().len()
+        ));
+    }
     drop(emulator);
     hub.shutdown().await;
     played?;
@@ -182,6 +224,33 @@ fn banner(
     ));
     out("  Ctrl-C stops.");
     out("");
+}
+
+/// Print every call event the emulated Vtiger accepts, as it arrives.
+async fn print_vtiger(vtiger: ringside_vtiger_emulator::VtigerEmulator, out: LineSink) {
+    let mut shown = 0;
+    loop {
+        let events = vtiger.gateway_events();
+        for e in events.iter().skip(shown) {
+            let mut line = format!("  vtiger ← {:<15}", e.event);
+            for key in [
+                "from",
+                "to",
+                "direction",
+                "transferred_number",
+                "hangup_reason",
+                "billduration",
+                "recordingurl",
+            ] {
+                if let Some(v) = e.params.get(key) {
+                    line.push_str(&format!(" {key}={v}"));
+                }
+            }
+            out(&line);
+        }
+        shown = events.len();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// What was last printed about a call.

@@ -30,9 +30,13 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::crms::{self, CrmSpec};
 use crate::hub::{RECONCILE_EVERY, configure_gamma, random_secret};
 use crate::server;
 use crate::state::{Agent, AppState, Limits, WebhookAuth};
+use ringside_crm::CrmSettings;
+use ringside_vtiger::VtigerSettings;
+use ringside_vtiger_emulator::{NewUser, OutgoingConfig, OutgoingMethod, VtigerEmulator};
 
 /// The demo agent's extension (the demo script rings it).
 pub const DEMO_EXTENSION: &str = "203";
@@ -62,6 +66,12 @@ pub struct EmbeddedOptions {
     /// What a lookup does when several contacts match.
     pub match_policy: MatchPolicy,
     pub pbx: EmbeddedPbx,
+    /// CRMs to log calls to and look contacts up in (secrets resolved).
+    pub crms: Vec<CrmSpec>,
+    /// Demo only: also run a Vtiger emulator with the demo data and log the
+    /// demo's calls to it (the local address book then starts empty, so the
+    /// pop shows Vtiger's contacts and Potentials).
+    pub demo_vtiger: bool,
 }
 
 impl EmbeddedOptions {
@@ -74,6 +84,8 @@ impl EmbeddedOptions {
             plan: NumberPlan::default(),
             match_policy: MatchPolicy::default(),
             pbx: EmbeddedPbx::Demo { play, speed },
+            crms: Vec::new(),
+            demo_vtiger: false,
         }
     }
 }
@@ -110,6 +122,8 @@ pub struct EmbeddedHub {
     /// The emulated PBX (demo only): tests play scenarios on it and read the
     /// requests it received.
     pub emulator: Option<Arc<EmulatorHandle>>,
+    /// The emulated Vtiger (demo with `demo_vtiger`): what it received.
+    pub vtiger: Option<VtigerEmulator>,
     pub engine: Engine,
     pub address_book: AddressBook,
     /// What the servers share (tests end streams with `close_streams`).
@@ -199,7 +213,17 @@ pub async fn start_on(options: EmbeddedOptions, listener: TcpListener) -> Result
         .local_addr()
         .map_err(|e| Error::internal(format!("listener without an address: {e}")))?;
     let demo = matches!(options.pbx, EmbeddedPbx::Demo { .. });
-    let (journal, address_book) = open_storage(&options, demo).await?;
+    let demo_vtiger = demo && options.demo_vtiger;
+    let (journal, address_book) = open_storage(&options, demo && !demo_vtiger).await?;
+    let mut specs = options.crms.clone();
+    let vtiger = if demo_vtiger {
+        let (emulator, spec) = demo_vtiger_crm(&options.extension).await?;
+        specs.push(spec);
+        Some(emulator)
+    } else {
+        None
+    };
+    let mut crms = crms::assemble(&specs, &options.plan)?;
 
     let (gamma, emulator, webhook_secret) = match &options.pbx {
         EmbeddedPbx::Demo { .. } => {
@@ -225,6 +249,7 @@ pub async fn start_on(options: EmbeddedOptions, listener: TcpListener) -> Result
         ),
     };
 
+    let clock = Arc::new(SystemClock);
     let engine = Engine::new(
         EngineConfig {
             provider: ringside_gamma::PROVIDER.to_string(),
@@ -232,11 +257,30 @@ pub async fn start_on(options: EmbeddedOptions, listener: TcpListener) -> Result
             match_policy: options.match_policy,
             ..EngineConfig::default()
         },
-        journal,
-        Arc::new(address_book.clone()),
+        journal.clone(),
+        crms::contact_lookup(&crms.set, Some(address_book.clone())),
         Arc::new(gamma.clone()),
-        Arc::new(SystemClock),
-    );
+        clock.clone(),
+    )
+    .with_outbox(crms.set.hook());
+    crms.set.start(&journal, clock);
+    // Vtiger's "outgoing call" (its own click-to-call) dials through us.
+    if let Some(vt) = &vtiger
+        && let Some((_, c2c)) = crms.inbound.iter().find(|(n, _)| n == "vtiger")
+        && let Some((param, token)) = &c2c.token
+    {
+        vt.set_outgoing(Some(OutgoingConfig {
+            url: format!("http://{addr}/crm/vtiger/click-to-call"),
+            method: OutgoingMethod::Post,
+            username: None,
+            password: None,
+            params: vec![
+                (c2c.number_param.clone(), "{{number}}".into()),
+                (c2c.user_param.clone(), "{{user_id}}".into()),
+                (param.clone(), token.expose().clone()),
+            ],
+        }));
+    }
     let token = random_secret();
     let agent = Agent {
         name: options.agent_name.clone(),
@@ -245,7 +289,8 @@ pub async fn start_on(options: EmbeddedOptions, listener: TcpListener) -> Result
     };
     let webhook = WebhookAuth::new(webhook_secret, SECRET_HEADER)?;
     let state = AppState::new(engine.clone(), webhook, vec![agent], Limits::default())?
-        .with_address_book(address_book.clone());
+        .with_address_book(address_book.clone())
+        .with_crms(crms);
 
     let mut servers = vec![serve(listener, server::app(state.clone()), &state)];
     // Both stop if a later step fails: their guards are dropped.
@@ -306,6 +351,7 @@ pub async fn start_on(options: EmbeddedOptions, listener: TcpListener) -> Result
         api_url: format!("http://{addr}"),
         token,
         emulator,
+        vtiger,
         engine,
         address_book,
         state,
@@ -315,6 +361,57 @@ pub async fn start_on(options: EmbeddedOptions, listener: TcpListener) -> Result
         servers,
         background,
     })
+}
+
+/// A Vtiger emulator with the demo data (and the demo agent as a user whose
+/// Office Phone is `extension`), and the CRM spec pointing at it.
+async fn demo_vtiger_crm(extension: &str) -> Result<(VtigerEmulator, CrmSpec)> {
+    let config = ringside_vtiger_emulator::EmulatorConfig {
+        gateway_secret: random_secret().expose().clone(),
+        access_key: random_secret().expose().clone(),
+        ..ringside_vtiger_emulator::EmulatorConfig::default()
+    };
+    let emulator = VtigerEmulator::start(config.clone())
+        .await
+        .map_err(|e| Error::internal(format!("starting the Vtiger emulator: {e}")))?;
+    emulator.seed_demo();
+    emulator.add_user(NewUser {
+        user_name: "tony".into(),
+        first_name: "Tony".into(),
+        last_name: "Manero".into(),
+        email: "tony@ringside.test".into(),
+        phone_work: extension.into(),
+        ..NewUser::default()
+    });
+    let settings = VtigerSettings::new(
+        emulator.base_url(),
+        config.username,
+        config.access_key,
+        config.gateway_secret,
+    );
+    let crm = CrmSettings {
+        discover_users: true,
+        delivery: ringside_crm::DeliverySettings {
+            wrap_up_seconds: 2,
+            ..ringside_crm::DeliverySettings::default()
+        },
+        ..CrmSettings::default()
+    };
+    let click_to_call = crms::ClickToCall {
+        method: axum::http::Method::POST,
+        number_param: "number".into(),
+        user_param: "user".into(),
+        basic: None,
+        token: Some(("token".into(), random_secret())),
+    };
+    Ok((
+        emulator,
+        CrmSpec::Vtiger {
+            settings,
+            crm,
+            click_to_call: Some(click_to_call),
+        },
+    ))
 }
 
 async fn open_storage(options: &EmbeddedOptions, demo: bool) -> Result<(Journal, AddressBook)> {

@@ -95,6 +95,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
         ErrorKind::Config => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorKind::Unsupported => StatusCode::NOT_IMPLEMENTED,
         ErrorKind::Storage => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -13,6 +13,7 @@ use ringside_journal::Journal;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::crms;
 use crate::secrets;
 use crate::server;
 use crate::state::{Agent, AppState, Limits, WebhookAuth};
@@ -90,15 +91,21 @@ pub async fn build(config: &Config) -> Result<Hub> {
     .map_err(|e| Error::internal(format!("opening storage failed: {e}")))??;
 
     let gamma = GammaClient::new(&config.gamma.base_url, api_key)?;
+    let specs = crms::specs_from_config(config).await?;
+    let mut crms = crms::assemble(&specs, &config.number_plan())?;
+    let clock = Arc::new(SystemClock);
     let engine = Engine::new(
         engine_config(config),
-        journal,
-        Arc::new(address_book.clone()),
+        journal.clone(),
+        crms::contact_lookup(&crms.set, Some(address_book.clone())),
         Arc::new(gamma.clone()),
-        Arc::new(SystemClock),
-    );
+        clock.clone(),
+    )
+    .with_outbox(crms.set.hook());
+    crms.set.start(&journal, clock);
     let state = AppState::new(engine, webhook, agents, limits(config))?
-        .with_address_book(address_book.clone());
+        .with_address_book(address_book.clone())
+        .with_crms(crms);
     Ok(Hub {
         state,
         gamma,

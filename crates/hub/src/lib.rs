@@ -19,6 +19,7 @@
 pub mod api;
 pub mod config;
 pub mod contacts;
+pub mod crms;
 pub mod demo;
 pub mod embedded;
 pub mod error;

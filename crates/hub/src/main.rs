@@ -59,6 +59,9 @@ enum Command {
         /// Keep the journal and address book here (default: a fresh temporary directory).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Log the calls to an emulated Vtiger too (and look contacts up there).
+        #[arg(long)]
+        vtiger: bool,
     },
     /// Post the events of JSON-array files to a hub's webhook, in order.
     Replay {
@@ -153,6 +156,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             speed,
             loops,
             data_dir,
+            vtiger,
         } => {
             if !(speed.is_finite() && speed > 0.0) {
                 anyhow::bail!("--speed must be a positive number");
@@ -162,6 +166,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 speed,
                 loops,
                 data_dir,
+                vtiger,
             };
             let out: demo::LineSink = Arc::new(|line: &str| println!("{line}"));
             demo::run(options, out, shutdown_signal()).await?;

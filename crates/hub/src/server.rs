@@ -28,6 +28,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_http::trace::TraceLayer;
 
+use crate::crms;
 use crate::error::{self, ApiError};
 use crate::state::AppState;
 use crate::{api, contacts, status, stream, webhook};
@@ -53,6 +54,14 @@ pub fn app(state: AppState) -> Router {
             get(contacts::search).post(contacts::create),
         )
         .route("/api/v1/status", get(status::status))
+        .route("/api/v1/crms", get(crms::list))
+        .route("/api/v1/crms/links", get(crms::links))
+        .route("/api/v1/crms/{id}/retry", post(crms::retry))
+        .route("/api/v1/crms/{id}/check", post(crms::check))
+        .route(
+            "/crm/{name}/click-to-call",
+            get(crms::click_to_call).post(crms::click_to_call),
+        )
         .route("/healthz", get(healthz))
         .route_layer(middleware::from_fn_with_state(state.clone(), time_limit));
     let untimed = Router::new().route("/api/v1/stream", get(stream::stream));

@@ -119,6 +119,10 @@ pub struct AppState {
     pub address_book: Option<AddressBook>,
     /// Asks the PBX how it is, for `/api/v1/status` (answers are cached).
     pub pbx_probe: Arc<PbxProbe>,
+    /// The enabled CRMs (outboxes, lookups, directories); empty when none.
+    pub crms: Arc<ringside_crm::CrmSet>,
+    /// CRMs whose own click-to-call dials through this hub.
+    pub click_to_call: Arc<Vec<(String, crate::crms::ClickToCall)>>,
     /// Set once the server is shutting down: long-lived streams end.
     closing: Arc<watch::Sender<bool>>,
 }
@@ -154,6 +158,8 @@ impl AppState {
             limits,
             address_book: None,
             pbx_probe: Arc::new(PbxProbe::default()),
+            crms: Arc::default(),
+            click_to_call: Arc::default(),
             closing: Arc::new(watch::channel(false).0),
         })
     }
@@ -161,6 +167,13 @@ impl AppState {
     /// Serve `/api/v1/contacts` from `book`.
     pub fn with_address_book(mut self, book: AddressBook) -> Self {
         self.address_book = Some(book);
+        self
+    }
+
+    /// Serve `/api/v1/crms` and the CRMs' click-to-call endpoints.
+    pub fn with_crms(mut self, crms: crate::crms::Crms) -> Self {
+        self.crms = Arc::new(crms.set);
+        self.click_to_call = Arc::new(crms.inbound);
         self
     }
 

@@ -92,6 +92,7 @@ fn state_of(kind: ErrorKind) -> PbxState {
         | ErrorKind::Invalid
         | ErrorKind::Conflict
         | ErrorKind::Config
+        | ErrorKind::Unsupported
         | ErrorKind::Storage
         | ErrorKind::Internal => PbxState::Error,
     }

@@ -31,6 +31,62 @@ fn the_example_config_parses() {
     assert_eq!(config.agents[0].extension, "203");
     let summary = config.summary();
     assert!(summary.contains("env RINGSIDE_GAMMA_API_KEY"), "{summary}");
+    let vtiger = config
+        .crm
+        .vtiger
+        .as_ref()
+        .expect("the example enables Vtiger");
+    assert_eq!(vtiger.username, "admin@acme.com");
+    assert_eq!(
+        vtiger.access_key,
+        SecretRef::Keyring("vtiger-access-key".into())
+    );
+    assert_eq!(vtiger.users[0].extension, "201");
+    assert_eq!(vtiger.delivery.wrap_up_seconds, 15);
+    assert!(vtiger.click_to_call.is_some());
+    assert!(summary.contains("crm.vtiger"), "{summary}");
+}
+
+#[test]
+fn crm_settings_are_checked() {
+    let bad = |from: &str, to: &str, wants: &str| {
+        let text = EXAMPLE.replace(from, to);
+        assert_ne!(text, EXAMPLE, "{from} not in the example");
+        let err = Config::parse(&text).unwrap_err();
+        assert!(err.message.contains(wants), "{wants}: {}", err.message);
+    };
+    bad(
+        r#"gateway_secret = { env = "RINGSIDE_VTIGER_SECRET" }"#,
+        r#"gateway_secret = "129412201662064da8bece7""#,
+        PLAIN_SECRET_MESSAGE,
+    );
+    bad(
+        r#"base_url = "https://acme.od2.vtiger.com""#,
+        r#"base_url = "acme.od2.vtiger.com""#,
+        "crm.vtiger.base_url",
+    );
+    bad(
+        "requests_per_second = 1.0",
+        "requests_per_second = 0.0",
+        "requests_per_second",
+    );
+    bad(
+        "token_param = \"token\"\ntoken = { keyring = \"vtiger-click-to-call-token\" }",
+        "",
+        "unauthenticated dial endpoint is refused",
+    );
+    bad(
+        r#"extension = "201"
+phone"#,
+        r#"extension = "2o1"
+phone"#,
+        "not an extension",
+    );
+    bad(
+        "wrap_up_seconds = 15",
+        "wrap_up_seconds = 15\nwrapup = 3",
+        "unknown field",
+    );
 }
 
 #[test]

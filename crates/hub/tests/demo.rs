@@ -18,6 +18,7 @@ async fn one_demo_loop_reaches_the_journal() {
         speed: 40.0,
         loops: Some(1),
         data_dir: Some(dir.path().to_path_buf()),
+        vtiger: false,
     };
     let report = demo::run(
         options,
@@ -69,4 +70,46 @@ async fn one_demo_loop_reaches_the_journal() {
     assert!(text.contains("transferred 203 → 301"), "{text}");
     assert!(text.contains("missed"), "{text}");
     assert!(text.contains("recording ✓"), "{text}");
+}
+
+/// `ringside-hub demo --vtiger`: the pop's contact and Potentials come from
+/// the emulated Vtiger, and every call's events are printed as Vtiger gets them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vtiger_demo_logs_every_call_to_vtiger() {
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    let options = DemoOptions {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        speed: 40.0,
+        loops: Some(1),
+        data_dir: None,
+        vtiger: true,
+    };
+    let report = demo::run(
+        options,
+        Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_string())),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.rejected, 0, "{report:?}");
+    let text = lines.lock().unwrap().join("\n");
+    assert!(text.contains("Vtiger emulator http://"), "{text}");
+    assert!(
+        text.contains("Lucía Fernández · Fernández Interiorismo SL · 2 open deals"),
+        "{text}"
+    );
+    for event in [
+        "call_initiated",
+        "call_connected",
+        "call_transfer",
+        "call_hangup",
+    ] {
+        assert!(
+            text.contains(&format!("vtiger ← {event}")),
+            "{event}: {text}"
+        );
+    }
+    assert!(text.contains("hangup_reason=no_answer"), "{text}");
+    assert!(text.contains("Vtiger received"), "{text}");
 }

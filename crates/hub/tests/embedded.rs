@@ -129,6 +129,8 @@ async fn gamma_mode_serves_the_webhook_apart_and_registers_it() {
     let pbx = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let secret = "gamma-mode-secret-0123456789";
     let options = EmbeddedOptions {
+        crms: Vec::new(),
+        demo_vtiger: false,
         data_dir: dir.path().into(),
         agent_name: "Tony Manero".into(),
         extension: "203".into(),
@@ -183,6 +185,8 @@ async fn gamma_mode_starts_even_when_the_pbx_refuses_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let pbx = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let options = EmbeddedOptions {
+        crms: Vec::new(),
+        demo_vtiger: false,
         data_dir: dir.path().into(),
         agent_name: "Tony Manero".into(),
         extension: "203".into(),

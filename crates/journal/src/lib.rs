@@ -9,6 +9,7 @@
 mod codec;
 mod journal;
 mod model;
+mod outbox;
 mod queries;
 mod schema;
 mod write_tx;
@@ -16,5 +17,6 @@ mod writer;
 
 pub use journal::{Journal, JournalOptions};
 pub use model::{CallFilter, CallUpdate, NewEvent, StoredEvent};
+pub use outbox::{NewOutboxOp, OutboxCounts, OutboxOp, OutboxState};
 pub use queries::Queries;
 pub use write_tx::WriteTx;

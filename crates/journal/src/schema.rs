@@ -76,8 +76,38 @@ CREATE TABLE call_updates (
 );
 "#;
 
+/// Migration 2: the CRM outbox, one row per operation a CRM must receive.
+///
+/// `UNIQUE (crm, call_id, op_key)` is the deduplication: re-planning a call
+/// (a repeated or reordered event) never enqueues an operation twice.
+/// `rank` is the operation's place in its call (ring before answered before
+/// the end), so an operation enqueued late still goes out in order.
+const V2: &str = r#"
+CREATE TABLE outbox (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    crm              TEXT NOT NULL,
+    call_id          TEXT NOT NULL REFERENCES calls (id),
+    op_key           TEXT NOT NULL,
+    rank             INTEGER NOT NULL,
+    kind             TEXT NOT NULL,
+    data             TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    created_at       TEXT NOT NULL,
+    not_before       TEXT NOT NULL,
+    next_attempt_at  TEXT NOT NULL,
+    error_code       TEXT,
+    last_error       TEXT,
+    delivered_at     TEXT,
+    sent             TEXT,
+    UNIQUE (crm, call_id, op_key)
+);
+CREATE INDEX outbox_due ON outbox (crm, state, next_attempt_at);
+CREATE INDEX outbox_call ON outbox (crm, call_id, rank, id);
+"#;
+
 static MIGRATIONS: LazyLock<Migrations<'static>> =
-    LazyLock::new(|| Migrations::new(vec![M::up(V1)]));
+    LazyLock::new(|| Migrations::new(vec![M::up(V1), M::up(V2)]));
 
 /// Open (or create) the journal file for writing, configure it and migrate it
 /// to the latest schema.

@@ -23,7 +23,7 @@ impl<'a> WriteTx<'a> {
         }
     }
 
-    fn conn(&self) -> &'a Connection {
+    pub(crate) fn conn(&self) -> &'a Connection {
         self.queries.conn()
     }
 

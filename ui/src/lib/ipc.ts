@@ -14,6 +14,9 @@ import type {
   CommandError,
   ConnStatus,
   Contact,
+  CrmLink,
+  CrmRetried,
+  CrmState,
   Extension,
   Navigate,
   NewContact,
@@ -93,6 +96,11 @@ export const setSecret = (name: SecretName, value: string) =>
   call<void>('set_secret', { name, value });
 export const testConnection = (target: TestTarget) =>
   call<TestResult>('test_connection', { target });
+export const crmStates = () => call<CrmState[]>('crm_states');
+/** Retry one parked operation of `crmId`, or (`opId` null) all of them. */
+export const crmRetry = (crmId: string, opId: number | null) =>
+  call<CrmRetried>('crm_retry', { crmId, opId });
+export const crmLinks = (number: string) => call<CrmLink[]>('crm_links', { number });
 export const openExternal = (url: string) => {
   if (!/^https?:\/\//i.test(url)) {
     return Promise.reject(new IpcError('invalid', `not an http(s) link: ${url}`));

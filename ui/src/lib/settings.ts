@@ -1,6 +1,6 @@
 // Settings validation and normalisation (pure, tested).
 
-import type { Settings } from './bindings';
+import type { CrmSettings, Settings, VtigerDesktop } from './bindings';
 import type { MessageKey } from './i18n';
 
 export type SettingsErrors = Partial<Record<string, MessageKey>>;
@@ -52,7 +52,38 @@ export function validateSettings(s: Settings): SettingsErrors {
 
   const hk = (s.hotkey ?? '').trim();
   if (hk && !HOTKEY_RE.test(hk)) errors['settings-hotkey'] = 'valid.hotkey';
+
+  const v = s.crm?.vtiger;
+  if (v) {
+    const vBase = v.base_url.trim();
+    if (!vBase) {
+      if (v.enabled) errors['settings-vtiger-base-url'] = 'valid.required';
+    } else if (!isHttpUrl(vBase)) errors['settings-vtiger-base-url'] = 'valid.url';
+    if (v.enabled && !v.username.trim()) errors['settings-vtiger-username'] = 'valid.required';
+    const phone = (v.office_phone ?? '').trim();
+    if (phone && !/^[\d\s+\-().]+$/.test(phone)) errors['settings-vtiger-office-phone'] = 'valid.phone';
+  }
   return errors;
+}
+
+/** The Vtiger block the form edits: the saved one, or an empty one switched off. */
+export function vtigerOf(s: Settings): VtigerDesktop {
+  return s.crm?.vtiger ?? { enabled: false, base_url: '', username: '', office_phone: null };
+}
+
+/** `settings.crm` as sent: trimmed, and an untouched switched-off Vtiger as `null`. */
+function normalizeCrm(c: CrmSettings | undefined): CrmSettings {
+  const crm: CrmSettings = c ?? { vtiger: null, demo_vtiger: false };
+  const v = crm.vtiger;
+  if (!v) return { ...crm, vtiger: null };
+  const vtiger: VtigerDesktop = {
+    ...v,
+    base_url: v.base_url.trim().replace(/\/+$/, ''),
+    username: v.username.trim(),
+    office_phone: (v.office_phone ?? '').trim() || null,
+  };
+  const blank = !vtiger.enabled && !vtiger.base_url && !vtiger.username && !vtiger.office_phone;
+  return { ...crm, vtiger: blank ? null : vtiger };
 }
 
 /** What is sent to `save_settings`: trimmed, empty optionals as `null`. */
@@ -73,9 +104,14 @@ export function normalizeSettings(s: Settings): Settings {
     },
     hub: { ...s.hub, url: s.hub.url.trim() },
     hotkey: hotkey || null,
+    crm: normalizeCrm(s.crm),
   };
 }
 
+/** A deep copy, with `crm` filled in (settings from before CRMs have none). */
 export function cloneSettings(s: Settings): Settings {
-  return JSON.parse(JSON.stringify(s)) as Settings;
+  const c = JSON.parse(JSON.stringify(s)) as Settings;
+  const crm = (c.crm as Partial<CrmSettings> | undefined) ?? {};
+  c.crm = { vtiger: crm.vtiger ?? null, demo_vtiger: crm.demo_vtiger ?? false };
+  return c;
 }

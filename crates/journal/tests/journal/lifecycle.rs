@@ -24,7 +24,7 @@ fn a_fresh_file_is_migrated_and_reopening_is_idempotent() {
     assert_eq!(journal.read_blocking(|q| q.event_count()).unwrap(), 0);
     save(&journal, vec![call("c1", "1", "+34600000001", "203", 0)]);
     drop(journal);
-    assert_eq!(pragma(&path, "user_version"), "Integer(1)");
+    assert_eq!(pragma(&path, "user_version"), "Integer(2)");
     assert_eq!(pragma(&path, "journal_mode"), "Text(\"wal\")");
 
     for _ in 0..2 {
@@ -32,7 +32,7 @@ fn a_fresh_file_is_migrated_and_reopening_is_idempotent() {
         let c = journal.read_blocking(|q| q.latest_update_seq()).unwrap();
         assert_eq!(c, 1, "reopening keeps data and does not re-run migrations");
     }
-    assert_eq!(pragma(&path, "user_version"), "Integer(1)");
+    assert_eq!(pragma(&path, "user_version"), "Integer(2)");
 }
 
 #[test]

@@ -172,6 +172,68 @@ updated_at: string | null, };
  */
 export type ContactMatch = { contact: Contact, deals: Array<Deal>, };
 
+/**
+ * `GET /api/v1/crms/links?number=`: where to open a number in each CRM.
+ */
+export type CrmLink = { crm: string, url: string, };
+
+/**
+ * The answer to a retry.
+ */
+export type CrmRetried = { retried: number, };
+
+/**
+ * CRMs for the demo and embedded modes (a remote hub has its own).
+ */
+export type CrmSettings = { 
+/**
+ * `null` or `enabled: false` = off.
+ */
+vtiger: VtigerDesktop | null, 
+/**
+ * Demo mode: an emulated Vtiger with the demo data.
+ */
+demo_vtiger: boolean, };
+
+/**
+ * `GET /api/v1/crms`: one enabled CRM.
+ */
+export type CrmState = { 
+/**
+ * The configured name (`vtiger`).
+ */
+id: string, 
+/**
+ * The vendor (`vtiger`, `zoho`...).
+ */
+kind: string, 
+/**
+ * What it can do: `lookup_contact`, `open_deals`, `live_call_events`,
+ * `log_at_end`, `attach_recording_later`, `create_contact`,
+ * `inbound_click_to_call`.
+ */
+capabilities: Array<string>, 
+/**
+ * Operations waiting to be delivered.
+ */
+pending: number, 
+/**
+ * Operations that failed permanently and wait for a retry.
+ */
+parked: number, delivered: number, 
+/**
+ * Deliveries are paused (outage, rate limit) until then.
+ */
+paused_until: string | null, 
+/**
+ * The last failure, when the last attempt failed.
+ */
+last_error: ErrorBody | null, 
+/**
+ * The parked operations, newest first.
+ */
+parked_ops: Array<ParkedOp>, };
+
 export type Deal = { source: RecordSource, name: string, stage: string, 
 /**
  * Amount in the deal's currency, as a decimal string (no float rounding).
@@ -185,9 +247,14 @@ currency: string | null, close_date: string | null, open: boolean, };
 export type Direction = "inbound" | "outbound";
 
 /**
+ * The body of every error answer.
+ */
+export type ErrorBody = { code: string, message: string, };
+
+/**
  * What went wrong, in terms every caller understands.
  */
-export type ErrorKind = "unauthorized" | "forbidden" | "rate_limited" | "not_found" | "invalid" | "conflict" | "unavailable" | "timeout" | "config" | "storage" | "internal";
+export type ErrorKind = "unauthorized" | "forbidden" | "rate_limited" | "not_found" | "invalid" | "conflict" | "unavailable" | "timeout" | "config" | "unsupported" | "storage" | "internal";
 
 /**
  * One extension of the PBX (an agent's phone, an IVR...).
@@ -329,6 +396,23 @@ export type NumberInfo = { lookup: LookupResult, recent_calls: Array<Call>, };
 export type Outcome = "answered" | "missed" | "no_answer" | "busy" | "failed";
 
 /**
+ * An operation the CRM refused for good, with the reason.
+ */
+export type ParkedOp = { id: number, call_id: string, 
+/**
+ * `ring`, `answered`, `transfer`, `ended`, `recording`.
+ */
+op: string, 
+/**
+ * The error code (`unauthorized`, `invalid`...).
+ */
+code: string | null, 
+/**
+ * For people: why, and what to do.
+ */
+reason: string | null, attempts: number, created_at: string, };
+
+/**
  * Embedded mode: this agent's Gamma account. Secrets are in the keyring.
  */
 export type PbxSettings = { base_url: string, agent_name: string, extension: string, 
@@ -416,7 +500,7 @@ url: string | null, };
 /**
  * The secrets the desktop keeps in the OS keyring (service `ringside`).
  */
-export type SecretName = "pbx-api-key" | "webhook-secret" | "hub-token";
+export type SecretName = "pbx-api-key" | "webhook-secret" | "hub-token" | "vtiger-access-key" | "vtiger-gateway-secret";
 
 export type SecretStatus = { name: SecretName, stored: boolean, };
 
@@ -432,7 +516,11 @@ export type Settings = { mode: Mode, pbx: PbxSettings, hub: HubSettings, match_p
 /**
  * Global shortcut that dials the number on the clipboard; `null` = none.
  */
-hotkey: string | null, theme: Theme, language: Language, };
+hotkey: string | null, theme: Theme, language: Language, 
+/**
+ * CRMs for the demo and embedded modes.
+ */
+crm: CrmSettings, };
 
 /**
  * Why a leg reached its state.
@@ -449,7 +537,7 @@ export type TestResult = { ok: boolean, message: string, };
 /**
  * What `test_connection` tries.
  */
-export type TestTarget = "pbx" | "hub";
+export type TestTarget = "pbx" | "hub" | "vtiger";
 
 export type Theme = "system" | "light" | "dark";
 
@@ -465,3 +553,22 @@ export type TranscriptSegment = { text: string, confidence: number | null,
 end_seconds: number | null, };
 
 export type View = "contacts" | "history" | "settings";
+
+/**
+ * Demo/embedded modes: this agent's Vtiger. The access key and the
+ * gateway secret are in the keyring (`vtiger-access-key`,
+ * `vtiger-gateway-secret`).
+ */
+export type VtigerDesktop = { enabled: boolean, 
+/**
+ * The instance, e.g. `https://acme.od2.vtiger.com`.
+ */
+base_url: string, 
+/**
+ * The REST user, e.g. `admin@acme.com`.
+ */
+username: string, 
+/**
+ * This agent's Vtiger Office Phone; `null` = the extension.
+ */
+office_phone: string | null, };

@@ -1,0 +1,435 @@
+//! The CRMs a hub logs calls to and looks contacts up in.
+//!
+//! - [`CrmSpec`]: one CRM with its secrets resolved, from the config file
+//!   ([`specs_from_config`]) or from the embedded options (desktop, demo);
+//!   [`assemble`] turns specs into the framework's [`CrmSet`] (every adapter
+//!   behind its layers, with its own outbox).
+//! - The agent routes under `/api/v1/crms`: outbox state with parked
+//!   operations, retry, connection test, "open in CRM" links.
+//! - The inbound click-to-call endpoint `/crm/{name}/click-to-call`: the CRM
+//!   asks the hub to dial for one of its users (integration spec §6).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use ringside_addressbook::AddressBook;
+use ringside_api::{CrmCheck, CrmLink, CrmRetried, CrmRetryBody, CrmState, ErrorBody, ParkedOp};
+use ringside_core::{ContactLookup, NumberPlan, Result, Sensitive};
+use ringside_crm::{Capability, CombinedLookup, Crm, CrmSet, CrmSettings};
+use ringside_vtiger::{VtigerCrm, VtigerSettings};
+use serde::{Deserialize, Serialize};
+
+use crate::api::AuthAgent;
+use crate::config::{ClickToCallConfig, Config};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::secrets;
+use crate::state::{AppState, ct_eq};
+
+/// How long each contact source may take to answer a lookup before the
+/// others' answers are returned without it.
+pub const PER_SOURCE_LOOKUP: Duration = Duration::from_millis(2500);
+
+/// One CRM to enable, secrets resolved.
+#[derive(Debug, Clone)]
+pub enum CrmSpec {
+    Vtiger {
+        settings: VtigerSettings,
+        crm: CrmSettings,
+        click_to_call: Option<ClickToCall>,
+    },
+}
+
+impl CrmSpec {
+    pub fn name(&self) -> &'static str {
+        match self {
+            CrmSpec::Vtiger { .. } => "vtiger",
+        }
+    }
+
+    fn click_to_call(&self) -> Option<&ClickToCall> {
+        match self {
+            CrmSpec::Vtiger { click_to_call, .. } => click_to_call.as_ref(),
+        }
+    }
+}
+
+/// How a CRM authenticates its click-to-call requests, and where the number
+/// and the user are.
+#[derive(Debug, Clone)]
+pub struct ClickToCall {
+    pub method: Method,
+    pub number_param: String,
+    pub user_param: String,
+    /// HTTP Basic credentials the CRM sends.
+    pub basic: Option<(String, Sensitive<String>)>,
+    /// Or a token parameter: (name, value).
+    pub token: Option<(String, Sensitive<String>)>,
+}
+
+impl ClickToCall {
+    async fn from_config(crm: &str, c: &ClickToCallConfig) -> Result<Self> {
+        let basic = match (&c.username, &c.password) {
+            (Some(user), Some(password)) => Some((
+                user.clone(),
+                secrets::resolve(password)
+                    .await
+                    .map_err(|e| e.context(format!("crm.{crm}.click_to_call.password")))?,
+            )),
+            _ => None,
+        };
+        let token = match (&c.token_param, &c.token) {
+            (Some(param), Some(token)) => Some((
+                param.clone(),
+                secrets::resolve(token)
+                    .await
+                    .map_err(|e| e.context(format!("crm.{crm}.click_to_call.token")))?,
+            )),
+            _ => None,
+        };
+        Ok(Self {
+            method: if c.method == "GET" {
+                Method::GET
+            } else {
+                Method::POST
+            },
+            number_param: c.number_param.clone(),
+            user_param: c.user_param.clone(),
+            basic,
+            token,
+        })
+    }
+}
+
+/// The CRMs of a config file, with their secrets read.
+pub async fn specs_from_config(config: &Config) -> Result<Vec<CrmSpec>> {
+    let mut specs = Vec::new();
+    if let Some(v) = &config.crm.vtiger {
+        let access_key = secrets::resolve(&v.access_key)
+            .await
+            .map_err(|e| e.context("crm.vtiger.access_key"))?;
+        let gateway_secret = secrets::resolve(&v.gateway_secret)
+            .await
+            .map_err(|e| e.context("crm.vtiger.gateway_secret"))?;
+        let click_to_call = match &v.click_to_call {
+            Some(c) => Some(ClickToCall::from_config("vtiger", c).await?),
+            None => None,
+        };
+        let mut settings = VtigerSettings::new(
+            &v.base_url,
+            &v.username,
+            access_key.expose().clone(),
+            gateway_secret.expose().clone(),
+        );
+        settings.numbers = config.number_plan();
+        if let Some(stages) = &v.closed_stages {
+            settings.closed_stages = stages.clone();
+        }
+        specs.push(CrmSpec::Vtiger {
+            settings,
+            crm: v.crm_settings(),
+            click_to_call,
+        });
+    }
+    Ok(specs)
+}
+
+/// The enabled CRMs, each adapter behind the framework's layers.
+pub fn assemble(specs: &[CrmSpec], plan: &NumberPlan) -> Result<Crms> {
+    let mut crms = Vec::new();
+    let mut inbound = Vec::new();
+    for spec in specs {
+        if let Some(c) = spec.click_to_call() {
+            inbound.push((spec.name().to_string(), c.clone()));
+        }
+        match spec {
+            CrmSpec::Vtiger { settings, crm, .. } => {
+                crm.validate("vtiger")?;
+                let mut settings = settings.clone();
+                settings.numbers = plan.clone();
+                // Fail at start on a bad base URL, not at the first ring.
+                let probe =
+                    VtigerCrm::new(settings.clone(), ringside_crm::Throttle::new(&crm.limits))?;
+                drop(probe);
+                crms.push(Crm::new(
+                    "vtiger",
+                    crm.clone(),
+                    plan.clone(),
+                    move |throttle| {
+                        Arc::new(
+                            VtigerCrm::new(settings, throttle)
+                                .expect("settings were validated a moment ago"),
+                        )
+                    },
+                ));
+            }
+        }
+    }
+    Ok(Crms {
+        set: CrmSet::new(crms)?,
+        inbound,
+    })
+}
+
+/// The assembled CRMs and their click-to-call endpoints.
+pub struct Crms {
+    pub set: CrmSet,
+    pub inbound: Vec<(String, ClickToCall)>,
+}
+
+/// Who-is-calling over every CRM that can look up, then the address book.
+pub fn contact_lookup(crms: &CrmSet, book: Option<AddressBook>) -> Arc<dyn ContactLookup> {
+    let mut sources = crms.lookups();
+    match (sources.is_empty(), book) {
+        (true, Some(book)) => Arc::new(book),
+        (_, book) => {
+            if let Some(book) = book {
+                sources.push(Arc::new(book));
+            }
+            Arc::new(CombinedLookup::new(sources, PER_SOURCE_LOOKUP))
+        }
+    }
+}
+
+fn capability_names(crm: &Crm) -> Vec<String> {
+    let caps = crm.capabilities();
+    [
+        (Capability::LookupContact, "lookup_contact"),
+        (Capability::OpenDeals, "open_deals"),
+        (Capability::LiveCallEvents, "live_call_events"),
+        (Capability::LogAtEnd, "log_at_end"),
+        (Capability::AttachRecordingLater, "attach_recording_later"),
+        (Capability::CreateContact, "create_contact"),
+        (Capability::InboundClickToCall, "inbound_click_to_call"),
+    ]
+    .into_iter()
+    .filter(|(c, _)| caps.has(*c))
+    .map(|(_, n)| n.to_string())
+    .collect()
+}
+
+/// `GET /api/v1/crms`
+pub async fn list(
+    State(state): State<AppState>,
+    AuthAgent(_agent): AuthAgent,
+) -> Result<ApiJson<Vec<CrmState>>, ApiError> {
+    let mut out = Vec::new();
+    for crm in state.crms.crms() {
+        let mut entry = CrmState {
+            id: crm.id().to_string(),
+            kind: crm.provider().kind().to_string(),
+            capabilities: capability_names(crm),
+            pending: 0,
+            parked: 0,
+            delivered: 0,
+            paused_until: None,
+            last_error: None,
+            parked_ops: Vec::new(),
+        };
+        if let Ok(outbox) = state.crms.outbox(crm.id()) {
+            let status = outbox.status().await?;
+            entry.pending = status.counts.pending;
+            entry.parked = status.counts.parked;
+            entry.delivered = status.counts.delivered;
+            entry.paused_until = status.paused_until;
+            entry.last_error = status.last_error.as_ref().map(ErrorBody::from);
+            entry.parked_ops = status
+                .parked
+                .into_iter()
+                .map(|op| ParkedOp {
+                    id: op.id,
+                    call_id: op.call_id.0,
+                    op: op.kind,
+                    code: op.error_code,
+                    reason: op.last_error,
+                    attempts: op.attempts,
+                    created_at: op.created_at,
+                })
+                .collect();
+        }
+        out.push(entry);
+    }
+    Ok(ApiJson(out))
+}
+
+/// `POST /api/v1/crms/{id}/retry`
+pub async fn retry(
+    State(state): State<AppState>,
+    AuthAgent(_agent): AuthAgent,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<CrmRetryBody>,
+) -> Result<ApiJson<CrmRetried>, ApiError> {
+    let outbox = state.crms.outbox(&id)?;
+    let retried = outbox.retry_parked(body.op_id).await?;
+    Ok(ApiJson(CrmRetried { retried }))
+}
+
+/// `POST /api/v1/crms/{id}/check`
+pub async fn check(
+    State(state): State<AppState>,
+    AuthAgent(_agent): AuthAgent,
+    ApiPath(id): ApiPath<String>,
+) -> Result<ApiJson<CrmCheck>, ApiError> {
+    let crm = state.crms.get(&id)?;
+    let info = crm.check().await.map_err(ApiError::from_pbx)?;
+    Ok(ApiJson(CrmCheck {
+        account: info.account,
+        detail: info.detail,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LinksQuery {
+    number: String,
+}
+
+/// `GET /api/v1/crms/links?number=`
+pub async fn links(
+    State(state): State<AppState>,
+    AuthAgent(_agent): AuthAgent,
+    ApiQuery(q): ApiQuery<LinksQuery>,
+) -> Result<ApiJson<Vec<CrmLink>>, ApiError> {
+    let number = state.engine.config().plan.normalize(&q.number);
+    Ok(ApiJson(
+        state
+            .crms
+            .crms()
+            .iter()
+            .filter_map(|c| {
+                c.provider().search_url(&number).map(|url| CrmLink {
+                    crm: c.id().to_string(),
+                    url,
+                })
+            })
+            .collect(),
+    ))
+}
+
+/// What the click-to-call endpoint answers.
+#[derive(Debug, Serialize)]
+pub struct Dialed {
+    pub call_id: String,
+    pub extension: String,
+}
+
+/// `POST|GET /crm/{name}/click-to-call`: the CRM asks to dial `number` for
+/// one of its users. Authenticated per the CRM's settings; the user is
+/// looked up in that CRM's agent directory (by CRM id, phone or extension).
+pub async fn click_to_call(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Result<(StatusCode, ApiJson<Dialed>), ApiError> {
+    let Some((_, c2c)) = state.click_to_call.iter().find(|(n, _)| *n == name) else {
+        return Err(ApiError::not_found(format!(
+            "click-to-call is not enabled for {name:?}"
+        )));
+    };
+    if method != c2c.method {
+        return Err(ApiError::method_not_allowed());
+    }
+    let params: Vec<(String, String)> = if method == Method::GET {
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect()
+    } else {
+        let form = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        if !form {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "expected an application/x-www-form-urlencoded body",
+            ));
+        }
+        let mut all: Vec<(String, String)> =
+            form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect();
+        all.extend(form_urlencoded::parse(&body).into_owned());
+        all
+    };
+    let param = |key: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.trim().to_string())
+    };
+    authenticate(c2c, &headers, &param)?;
+
+    let number = param(&c2c.number_param)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            ApiError::invalid(format!("`{}` (the number) is required", c2c.number_param))
+        })?;
+    let user = param(&c2c.user_param)
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| ApiError::invalid(format!("`{}` (the user) is required", c2c.user_param)))?;
+    let crm = state.crms.get(&name)?;
+    crm.capabilities()
+        .require(crm.id(), Capability::InboundClickToCall)?;
+    let directory = crm.directory();
+    let agent = directory
+        .by_user_id(&user)
+        .or_else(|| directory.by_phone(&user))
+        .or_else(|| directory.user(&user))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_user",
+                format!("{name} user {user:?} has no extension in the agent directory"),
+            )
+        })?;
+    let call = state
+        .engine
+        .dial(&agent.extension, &number)
+        .await
+        .map_err(ApiError::from_pbx)?;
+    tracing::info!(crm = %name, extension = %agent.extension, call = %call.id, "click-to-call from the CRM");
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(Dialed {
+            call_id: call.id.0,
+            extension: agent.extension,
+        }),
+    ))
+}
+
+fn authenticate(
+    c2c: &ClickToCall,
+    headers: &HeaderMap,
+    param: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ApiError> {
+    if let Some((param_name, token)) = &c2c.token
+        && let Some(given) = param(param_name)
+        && ct_eq(token.expose().as_bytes(), given.as_bytes())
+    {
+        return Ok(());
+    }
+    if let Some((user, password)) = &c2c.basic
+        && let Some(given) = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Basic ")
+                    .or_else(|| v.strip_prefix("basic "))
+            })
+    {
+        use base64::Engine as _;
+        let expected = base64::engine::general_purpose::STANDARD
+            .encode(format!("{user}:{}", password.expose()));
+        if ct_eq(expected.as_bytes(), given.trim().as_bytes()) {
+            return Ok(());
+        }
+    }
+    Err(ApiError::unauthorized(
+        "click-to-call credentials missing or wrong",
+    ))
+}
