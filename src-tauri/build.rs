@@ -33,4 +33,6 @@ const COMMANDS: &[&str] = &[
     "crm_states",
     "crm_retry",
     "crm_links",
+    "zoho_connect",
+    "zoho_disconnect",
 ];

@@ -1,6 +1,6 @@
 //! The desktop's use cases behind the commands, the tray, the hotkey and
 //! `tel:` links: dial, look up, pop choices, settings, secrets, connection
-//! tests, opening links.
+//! tests, connecting Zoho, opening links.
 
 use std::time::Duration;
 
@@ -85,7 +85,9 @@ pub fn connection_changed(before: &Settings, after: &Settings) -> bool {
         || match after.mode {
             Mode::Demo => before.crm.demo_vtiger != after.crm.demo_vtiger,
             Mode::Embedded => {
-                before.pbx != after.pbx || before.crm.vtiger_enabled() != after.crm.vtiger_enabled()
+                before.pbx != after.pbx
+                    || before.crm.vtiger_enabled() != after.crm.vtiger_enabled()
+                    || before.crm.zoho_enabled() != after.crm.zoho_enabled()
             }
             Mode::Hub => before.hub != after.hub,
         }
@@ -117,19 +119,102 @@ pub async fn set_secret<R: Runtime>(
     name: SecretName,
     value: Sensitive<String>,
 ) -> CommandResult<()> {
+    if name == SecretName::ZohoRefreshToken {
+        return Err(CommandError::invalid(
+            "zoho-refresh-token is written only by Connect (Settings → Zoho)",
+        ));
+    }
     state.secrets.set(name, value).await?;
-    let used = match state.mode() {
+    if secret_in_use(state, name) {
+        state.backend.restart(app);
+    }
+    Ok(())
+}
+
+/// Whether the current connection uses the secret `name`.
+fn secret_in_use(state: &AppState, name: SecretName) -> bool {
+    match state.mode() {
         Mode::Demo => false,
         Mode::Embedded => match name {
             SecretName::PbxApiKey | SecretName::WebhookSecret => true,
             SecretName::VtigerAccessKey | SecretName::VtigerGatewaySecret => {
                 state.settings().crm.vtiger_enabled().is_some()
             }
+            SecretName::ZohoClientSecret | SecretName::ZohoRefreshToken => {
+                state.settings().crm.zoho_enabled().is_some()
+            }
             SecretName::HubToken => false,
         },
         Mode::Hub => name == SecretName::HubToken,
+    }
+}
+
+/// Connect Zoho: the consent in the browser, the refresh token into the
+/// keyring (see [`crate::zoho`]), then a reconnect. When Zoho sent the
+/// browser back from another data centre than the configured one, the
+/// settings follow it (the token works only there).
+pub async fn zoho_connect<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> TestResult {
+    let (cancel_tx, cancel_rx) = tokio::sync::oneshot::channel();
+    if let Some(previous) = state.zoho_connect.lock().unwrap().replace(cancel_tx) {
+        let _ = previous.send(());
+    }
+    let open = |url: &str| open_in_browser(app, url);
+    let connected =
+        match crate::zoho::connect(state, open, crate::zoho::CONNECT_TIMEOUT, cancel_rx).await {
+            Ok(c) => c,
+            Err(e) => {
+                return TestResult {
+                    ok: false,
+                    message: e.message,
+                };
+            }
+        };
+    let mut message = match &connected.location {
+        Some(dc) => format!(
+            "Connected to Zoho (data centre {dc}, APIs at {})",
+            connected.api_domain
+        ),
+        None => format!("Connected to Zoho (APIs at {})", connected.api_domain),
     };
-    if used {
+    let settings = state.settings();
+    let configured = settings
+        .crm
+        .zoho
+        .as_ref()
+        .map(|z| z.accounts_url.trim().trim_end_matches('/').to_string());
+    if let Some(configured) = configured
+        && configured != connected.accounts_server
+    {
+        let mut moved = settings.clone();
+        if let Some(z) = moved.crm.zoho.as_mut() {
+            z.accounts_url = connected.accounts_server.clone();
+        }
+        match save_settings(app, state, moved).await {
+            Ok(_) => {
+                message.push_str(&format!(
+                    "; your account is at {}, the settings now say so",
+                    connected.accounts_server
+                ));
+                // save_settings reconnected when Zoho is on
+                return TestResult { ok: true, message };
+            }
+            Err(e) => tracing::warn!("zoho: cannot save the data centre's accounts server: {e}"),
+        }
+    }
+    if secret_in_use(state, SecretName::ZohoRefreshToken) {
+        state.backend.restart(app);
+    }
+    TestResult { ok: true, message }
+}
+
+/// Disconnect Zoho: revoke the refresh token (best effort), delete it from
+/// the keyring, reconnect.
+pub async fn zoho_disconnect<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+) -> CommandResult<()> {
+    crate::zoho::disconnect(state).await?;
+    if secret_in_use(state, SecretName::ZohoRefreshToken) {
         state.backend.restart(app);
     }
     Ok(())
@@ -141,6 +226,7 @@ pub async fn test_connection(state: &AppState, target: TestTarget) -> TestResult
         TestTarget::Hub => test_hub(state).await,
         TestTarget::Pbx => test_pbx(state).await,
         TestTarget::Vtiger => test_crm(state, "vtiger").await,
+        TestTarget::Zoho => test_crm(state, "zoho").await,
     };
     match result {
         Ok(message) => TestResult { ok: true, message },
@@ -297,13 +383,27 @@ pub fn open_external<R: Runtime>(app: &AppHandle<R>, url: &str) -> CommandResult
             parsed.scheme()
         )));
     }
+    open_in_browser(app, parsed.as_str())
+}
+
+/// Open `url` in the person's browser: the system browser through the
+/// opener plugin, or the browser a test put in [`AppState::set_browser`].
+pub fn open_in_browser<R: Runtime>(app: &AppHandle<R>, url: &str) -> CommandResult<()> {
+    if let Some(browser) = app
+        .try_state::<AppState>()
+        .and_then(|state| state.browser())
+    {
+        return browser(url)
+            .map_err(|e| CommandError::unavailable(format!("cannot open the browser: {e}")));
+    }
     use tauri_plugin_opener::OpenerExt;
     if app.try_state::<tauri_plugin_opener::Opener<R>>().is_none() {
         return Err(CommandError::unavailable("no opener in this build"));
     }
-    app.opener()
-        .open_url(parsed.as_str(), None::<&str>)
-        .map_err(|e| CommandError::unavailable(format!("cannot open {parsed}: {e}")))
+    app.opener().open_url(url, None::<&str>).map_err(|e| {
+        // not the URL: a consent URL carries the OAuth state
+        CommandError::unavailable(format!("cannot open the browser: {e}"))
+    })
 }
 
 #[cfg(test)]
@@ -359,5 +459,40 @@ mod tests {
         let mut g = e.clone();
         g.crm.vtiger.as_mut().unwrap().username = "other".into();
         assert!(!connection_changed(&e, &g));
+    }
+
+    #[test]
+    fn zoho_changes_reconnect_in_embedded_mode_only() {
+        let zoho = crate::models::ZohoDesktop {
+            enabled: true,
+            accounts_url: "https://accounts.zoho.eu".into(),
+            client_id: "1000.CLIENT".into(),
+            email: "tony@acme.com".into(),
+        };
+        let demo = Settings::default();
+        let mut d = demo.clone();
+        d.crm.zoho = Some(zoho.clone());
+        assert!(!connection_changed(&demo, &d), "demo mode has no Zoho");
+
+        let e = Settings {
+            mode: Mode::Embedded,
+            ..Settings::default()
+        };
+        let mut f = e.clone();
+        f.crm.zoho = Some(zoho);
+        assert!(connection_changed(&e, &f));
+        let mut g = f.clone();
+        g.crm.zoho.as_mut().unwrap().email = "other@acme.com".into();
+        assert!(connection_changed(&f, &g));
+        let mut h = f.clone();
+        h.crm.zoho.as_mut().unwrap().accounts_url = "https://accounts.zoho.com".into();
+        assert!(connection_changed(&f, &h));
+        // switched off: its fields no longer matter
+        let mut off = f.clone();
+        off.crm.zoho.as_mut().unwrap().enabled = false;
+        assert!(connection_changed(&f, &off));
+        let mut off2 = off.clone();
+        off2.crm.zoho.as_mut().unwrap().client_id = "1000.OTHER".into();
+        assert!(!connection_changed(&off, &off2));
     }
 }

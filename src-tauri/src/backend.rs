@@ -4,7 +4,9 @@
 //!   (with `crm.demo_vtiger`, also an emulated Vtiger with the demo data);
 //! - embedded: an in-process hub on this agent's Gamma account (API key and
 //!   webhook secret from the keyring), plus Vtiger when `crm.vtiger` is on
-//!   (its access key and gateway secret from the keyring);
+//!   (its access key and gateway secret from the keyring) and Zoho when
+//!   `crm.zoho` is on (its client secret and the refresh token of the
+//!   Connect flow from the keyring);
 //! - hub: a remote `ringside-hub` (URL from the settings, `hub-token` from the
 //!   keyring).
 //!
@@ -26,7 +28,9 @@ use ringside_hub::embedded::{self, EmbeddedHub, EmbeddedOptions, EmbeddedPbx};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use crate::error::{CommandError, CommandResult};
-use crate::models::{ConnState, ConnStatus, Mode, PbxSettings, SecretName, VtigerDesktop, events};
+use crate::models::{
+    ConnState, ConnStatus, Mode, PbxSettings, SecretName, VtigerDesktop, ZohoDesktop, events,
+};
 use crate::state::AppState;
 
 /// How often the hub is asked whether it reaches the PBX.
@@ -262,10 +266,12 @@ async fn connect<R: Runtime>(app: &AppHandle<R>) -> CommandResult<Connection> {
                 ..NumberPlan::default()
             };
             let crms = crm_specs(&state, &settings, &plan).await?;
-            let data_dir = dirs::data_dir()
-                .unwrap_or_else(|| std::path::PathBuf::from("."))
-                .join("ringside")
-                .join("embedded");
+            let data_dir = state.options.data_dir.clone().unwrap_or_else(|| {
+                dirs::data_dir()
+                    .unwrap_or_else(|| std::path::PathBuf::from("."))
+                    .join("ringside")
+                    .join("embedded")
+            });
             let hub =
                 embedded::start(EmbeddedOptions {
                     data_dir,
@@ -318,23 +324,83 @@ async fn crm_specs(
     settings: &crate::models::Settings,
     plan: &NumberPlan,
 ) -> CommandResult<Vec<CrmSpec>> {
-    let Some(v) = settings.crm.vtiger_enabled() else {
-        return Ok(Vec::new());
-    };
-    let access_key = required(state, SecretName::VtigerAccessKey, "the Vtiger access key").await?;
-    let gateway_secret = required(
-        state,
-        SecretName::VtigerGatewaySecret,
-        "the Vtiger gateway secret",
-    )
-    .await?;
-    Ok(vec![vtiger_spec(
-        v,
-        &settings.pbx,
-        plan,
-        access_key,
-        gateway_secret,
-    )])
+    let mut specs = Vec::new();
+    if let Some(v) = settings.crm.vtiger_enabled() {
+        let access_key =
+            required(state, SecretName::VtigerAccessKey, "the Vtiger access key").await?;
+        let gateway_secret = required(
+            state,
+            SecretName::VtigerGatewaySecret,
+            "the Vtiger gateway secret",
+        )
+        .await?;
+        specs.push(vtiger_spec(
+            v,
+            &settings.pbx,
+            plan,
+            access_key,
+            gateway_secret,
+        ));
+    }
+    if let Some(z) = settings.crm.zoho_enabled() {
+        let client_secret = required(
+            state,
+            SecretName::ZohoClientSecret,
+            "the Zoho client secret",
+        )
+        .await?;
+        let refresh_token = state
+            .secrets
+            .get(SecretName::ZohoRefreshToken)
+            .await?
+            .ok_or_else(|| CommandError::kind(ErrorKind::Config, ZOHO_NOT_CONNECTED))?;
+        specs.push(zoho_spec(
+            z,
+            &settings.pbx,
+            plan,
+            client_secret,
+            refresh_token,
+        ));
+    }
+    Ok(specs)
+}
+
+/// Zoho is on but the Connect flow has not stored a refresh token.
+pub const ZOHO_NOT_CONNECTED: &str = "Zoho is not connected yet: press Connect in Settings";
+
+/// `crm.zoho` as the hub's CRM spec: this agent as the one directory entry
+/// (its Zoho e-mail: the user id is found by e-mail in PhoneBridge `users`),
+/// other users discovered, no click-to-call (Zoho cannot reach a desktop).
+pub fn zoho_spec(
+    z: &ZohoDesktop,
+    pbx: &PbxSettings,
+    plan: &NumberPlan,
+    client_secret: Sensitive<String>,
+    refresh_token: Sensitive<String>,
+) -> CrmSpec {
+    let mut settings = ringside_zoho::ZohoSettings::new(
+        z.accounts_url.clone(),
+        z.client_id.clone(),
+        client_secret.expose().clone(),
+        refresh_token.expose().clone(),
+    );
+    settings.numbers = plan.clone();
+    let agent_name = pbx.agent_name.trim();
+    CrmSpec::Zoho {
+        settings,
+        crm: ringside_crm::CrmSettings {
+            users: vec![ringside_crm::CrmUser {
+                extension: pbx.extension.clone(),
+                user_id: None,
+                name: (!agent_name.is_empty()).then(|| agent_name.to_string()),
+                phone: None,
+                email: Some(z.email.clone()),
+            }],
+            discover_users: true,
+            ..Default::default()
+        },
+        click_to_call: None,
+    }
 }
 
 /// `crm.vtiger` as the hub's CRM spec: this agent as the one directory
@@ -362,6 +428,7 @@ pub fn vtiger_spec(
                 user_id: None,
                 name: (!agent_name.is_empty()).then(|| agent_name.to_string()),
                 phone: v.office_phone.clone(),
+                email: None,
             }],
             discover_users: true,
             ..Default::default()
@@ -422,7 +489,10 @@ mod tests {
             settings,
             crm,
             click_to_call,
-        } = spec;
+        } = spec
+        else {
+            panic!("not a Vtiger spec");
+        };
         assert_eq!(settings.base_url, "https://acme.od2.vtiger.com");
         assert_eq!(settings.username, "admin@acme.com");
         assert_eq!(settings.access_key.expose(), "key");
@@ -434,6 +504,116 @@ mod tests {
         assert_eq!(crm.users[0].name.as_deref(), Some("Tony Manero"));
         assert_eq!(crm.users[0].phone.as_deref(), Some("+34 961 000 203"));
         assert!(click_to_call.is_none());
+    }
+
+    fn zoho() -> ZohoDesktop {
+        ZohoDesktop {
+            enabled: true,
+            accounts_url: "https://accounts.zoho.eu".into(),
+            client_id: "1000.CLIENT".into(),
+            email: "tony@acme.com".into(),
+        }
+    }
+
+    #[test]
+    fn the_zoho_spec_carries_this_agent_by_email_and_the_number_plan() {
+        let pbx = PbxSettings {
+            agent_name: "Tony Manero".into(),
+            extension: "203".into(),
+            ..PbxSettings::default()
+        };
+        let plan = NumberPlan {
+            region: "PT".into(),
+            ..NumberPlan::default()
+        };
+        let spec = zoho_spec(
+            &zoho(),
+            &pbx,
+            &plan,
+            Sensitive::new("client-secret".into()),
+            Sensitive::new("1000.refresh".into()),
+        );
+        assert_eq!(spec.name(), "zoho");
+        let CrmSpec::Zoho {
+            settings,
+            crm,
+            click_to_call,
+        } = spec
+        else {
+            panic!("not a Zoho spec");
+        };
+        assert_eq!(settings.accounts_url, "https://accounts.zoho.eu");
+        assert_eq!(settings.client_id, "1000.CLIENT");
+        assert_eq!(settings.client_secret.expose(), "client-secret");
+        assert_eq!(settings.refresh_token.expose(), "1000.refresh");
+        assert_eq!(settings.numbers.region, "PT");
+        assert!(crm.discover_users);
+        assert_eq!(crm.users.len(), 1);
+        let user = &crm.users[0];
+        assert_eq!(user.extension, "203");
+        assert_eq!(user.user_id, None);
+        assert_eq!(user.name.as_deref(), Some("Tony Manero"));
+        assert_eq!(user.phone, None);
+        assert_eq!(user.email.as_deref(), Some("tony@acme.com"));
+        assert!(click_to_call.is_none());
+    }
+
+    /// Zoho on without a refresh token: "not connected yet", after the
+    /// client secret (or `keyring_unavailable` without a keyring).
+    #[tokio::test]
+    async fn zoho_without_the_connect_flow_is_a_clear_config_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = Secrets::new(format!("ringside-test-zoho-spec-{}", std::process::id()));
+        let state = AppState::new(
+            dir.path().join("settings.json"),
+            Settings::default(),
+            false,
+            secrets.clone(),
+            Options {
+                demo_play: false,
+                notifications: false,
+                ..Options::default()
+            },
+        );
+        let mut settings = Settings::default();
+        settings.crm.zoho = Some(ZohoDesktop {
+            enabled: false,
+            ..zoho()
+        });
+        let plan = NumberPlan::default();
+        assert!(
+            crm_specs(&state, &settings, &plan)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        settings.crm.zoho = Some(zoho());
+        let e = match crm_specs(&state, &settings, &plan).await {
+            Err(e) => e,
+            Ok(specs) => panic!("no secrets stored, yet {} CRMs", specs.len()),
+        };
+        if e.code == crate::error::KEYRING_UNAVAILABLE {
+            return;
+        }
+        assert_eq!(e.code, "config", "{e:?}");
+        assert!(e.message.contains("Zoho client secret"), "{e:?}");
+        secrets
+            .set(
+                SecretName::ZohoClientSecret,
+                Sensitive::new("client-secret".into()),
+            )
+            .await
+            .unwrap();
+        let e = match crm_specs(&state, &settings, &plan).await {
+            Err(e) => e,
+            Ok(specs) => panic!("no refresh token, yet {} CRMs", specs.len()),
+        };
+        secrets
+            .set(SecretName::ZohoClientSecret, Sensitive::new(String::new()))
+            .await
+            .unwrap();
+        assert_eq!(e.code, "config", "{e:?}");
+        assert_eq!(e.message, ZOHO_NOT_CONNECTED);
     }
 
     /// Vtiger off: no CRM and no keyring access. On without its secrets: the
@@ -449,8 +629,8 @@ mod tests {
             Secrets::new(format!("ringside-test-vtiger-{}", std::process::id())),
             Options {
                 demo_play: false,
-                demo_speed: 1.0,
                 notifications: false,
+                ..Options::default()
             },
         );
         let mut settings = Settings::default();

@@ -177,6 +177,24 @@ pub async fn crm_links(state: State<'_, AppState>, number: String) -> CommandRes
     actions::crm_links(&state, &number).await
 }
 
+/// Connect Zoho through the browser (consent, loopback, keyring).
+#[tauri::command]
+pub async fn zoho_connect<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> CommandResult<TestResult> {
+    Ok(actions::zoho_connect(&app, &state).await)
+}
+
+/// Revoke and forget Zoho's refresh token.
+#[tauri::command]
+pub async fn zoho_disconnect<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> CommandResult<()> {
+    actions::zoho_disconnect(&app, &state).await
+}
+
 #[tauri::command]
 pub async fn open_external<R: Runtime>(app: AppHandle<R>, url: String) -> CommandResult<()> {
     actions::open_external(&app, &url)
@@ -207,5 +225,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         crm_states,
         crm_retry,
         crm_links,
+        zoho_connect,
+        zoho_disconnect,
     ]
 }

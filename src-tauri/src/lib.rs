@@ -10,6 +10,7 @@
 //! [`backend`] (connection per mode, live feed, status); [`pop`] (screen-pop
 //! decisions and effects); [`notify`], [`tray`], [`shortcut`], [`deeplink`]
 //! (`tel:` links, single instance); [`settings`] and [`secrets`] (keyring);
+//! [`zoho`] (Zoho's browser consent on a loopback listener);
 //! [`models`] (IPC types, exported to TypeScript with the `ts` feature).
 
 pub mod actions;
@@ -26,6 +27,7 @@ pub mod settings;
 pub mod shortcut;
 pub mod state;
 pub mod tray;
+pub mod zoho;
 
 use tauri::{AppHandle, Manager, RunEvent, Runtime, WindowEvent};
 

@@ -102,6 +102,22 @@ pub struct VtigerDesktop {
     pub office_phone: Option<String>,
 }
 
+/// Embedded mode: this agent's Zoho CRM (PhoneBridge). The client secret
+/// is in the keyring (`zoho-client-secret`), and so is the refresh token
+/// the Connect flow obtains (`zoho-refresh-token`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default, deny_unknown_fields)]
+pub struct ZohoDesktop {
+    pub enabled: bool,
+    /// The data centre's accounts server, e.g. `https://accounts.zoho.eu`.
+    pub accounts_url: String,
+    /// Ringside's PhoneBridge OAuth client id, e.g. `1000.XXXX`.
+    pub client_id: String,
+    /// This agent's Zoho user (its id comes from PhoneBridge `users`).
+    pub email: String,
+}
+
 /// CRMs for the demo and embedded modes (a remote hub has its own).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -109,6 +125,8 @@ pub struct VtigerDesktop {
 pub struct CrmSettings {
     /// `null` or `enabled: false` = off.
     pub vtiger: Option<VtigerDesktop>,
+    /// `null` or `enabled: false` = off.
+    pub zoho: Option<ZohoDesktop>,
     /// Demo mode: an emulated Vtiger with the demo data.
     pub demo_vtiger: bool,
 }
@@ -117,6 +135,11 @@ impl CrmSettings {
     /// The Vtiger settings when Vtiger is on.
     pub fn vtiger_enabled(&self) -> Option<&VtigerDesktop> {
         self.vtiger.as_ref().filter(|v| v.enabled)
+    }
+
+    /// The Zoho settings when Zoho is on.
+    pub fn zoho_enabled(&self) -> Option<&ZohoDesktop> {
+        self.zoho.as_ref().filter(|z| z.enabled)
     }
 }
 
@@ -271,15 +294,22 @@ pub enum SecretName {
     VtigerAccessKey,
     /// Demo/embedded modes with Vtiger: the Generic gateway's secret key.
     VtigerGatewaySecret,
+    /// Embedded mode with Zoho: the OAuth client's secret.
+    ZohoClientSecret,
+    /// Embedded mode with Zoho: the refresh token (written only by the
+    /// Connect flow, `zoho_connect`; `set_secret` refuses it).
+    ZohoRefreshToken,
 }
 
 impl SecretName {
-    pub const ALL: [SecretName; 5] = [
+    pub const ALL: [SecretName; 7] = [
         SecretName::PbxApiKey,
         SecretName::WebhookSecret,
         SecretName::HubToken,
         SecretName::VtigerAccessKey,
         SecretName::VtigerGatewaySecret,
+        SecretName::ZohoClientSecret,
+        SecretName::ZohoRefreshToken,
     ];
 
     /// The keyring entry name.
@@ -290,6 +320,8 @@ impl SecretName {
             SecretName::HubToken => "hub-token",
             SecretName::VtigerAccessKey => "vtiger-access-key",
             SecretName::VtigerGatewaySecret => "vtiger-gateway-secret",
+            SecretName::ZohoClientSecret => "zoho-client-secret",
+            SecretName::ZohoRefreshToken => "zoho-refresh-token",
         }
     }
 }
@@ -326,6 +358,8 @@ pub enum TestTarget {
     Hub,
     /// The running connection's Vtiger (`POST /api/v1/crms/vtiger/check`).
     Vtiger,
+    /// The running connection's Zoho (`POST /api/v1/crms/zoho/check`).
+    Zoho,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

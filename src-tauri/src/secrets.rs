@@ -1,7 +1,8 @@
 //! The desktop's secrets in the OS keyring: service `ringside`, entries
 //! `pbx-api-key`, `webhook-secret`, `hub-token`, `vtiger-access-key`,
-//! `vtiger-gateway-secret` (the same service the hub's
-//! `{ keyring = "…" }` references use).
+//! `vtiger-gateway-secret`, `zoho-client-secret`, `zoho-refresh-token` (the
+//! last one written only by the Zoho Connect flow) — the same service the
+//! hub's `{ keyring = "…" }` references use.
 //!
 //! The keyring crate blocks (D-Bus on Linux) and can hang on a misbehaving
 //! bus, so every call runs in `spawn_blocking` under a timeout. When there is

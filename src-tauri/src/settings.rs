@@ -100,6 +100,11 @@ pub fn validate(mut s: Settings) -> CommandResult<Settings> {
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty());
     }
+    if let Some(z) = &mut s.crm.zoho {
+        z.accounts_url = z.accounts_url.trim().trim_end_matches('/').to_string();
+        z.client_id = z.client_id.trim().to_string();
+        z.email = z.email.trim().to_string();
+    }
 
     let embedded = s.mode == Mode::Embedded;
     if embedded || !s.pbx.base_url.is_empty() {
@@ -166,7 +171,58 @@ pub fn validate(mut s: Settings) -> CommandResult<Settings> {
             ));
         }
     }
+    if let Some(z) = &s.crm.zoho {
+        if z.enabled || !z.accounts_url.is_empty() {
+            if z.accounts_url.is_empty() {
+                return Err(bad(
+                    "crm.zoho.accounts_url",
+                    "the Zoho accounts server of your data centre is required, e.g. \
+                     https://accounts.zoho.eu"
+                        .into(),
+                ));
+            }
+            let url = http_url(&z.accounts_url).map_err(|e| bad("crm.zoho.accounts_url", e))?;
+            if url.query().is_some() || url.fragment().is_some() {
+                return Err(bad(
+                    "crm.zoho.accounts_url",
+                    format!(
+                        "{:?} must be the server only, e.g. https://accounts.zoho.eu",
+                        z.accounts_url
+                    ),
+                ));
+            }
+        }
+        if z.enabled && z.client_id.is_empty() {
+            return Err(bad(
+                "crm.zoho.client_id",
+                "the Zoho client id is required, e.g. 1000.XXXX".into(),
+            ));
+        }
+        if (z.enabled || !z.email.is_empty()) && !looks_like_email(&z.email) {
+            return Err(bad(
+                "crm.zoho.email",
+                format!(
+                    "{:?} is not an e-mail address: your Zoho user's, e.g. tony@acme.com",
+                    z.email
+                ),
+            ));
+        }
+    }
     Ok(s)
+}
+
+/// `local@domain.tld`: one `@`, something before it, a dot inside the
+/// domain, no spaces.
+pub fn looks_like_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+        && domain
+            .split_once('.')
+            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && !b.ends_with('.'))
 }
 
 /// An absolute `http`/`https` URL with a host and no credentials in it.
@@ -239,6 +295,8 @@ mod tests {
           "theme": "system", "language": "en",
           "crm": { "vtiger": { "enabled": true, "base_url": "https://acme.od2.vtiger.com",
                                "username": "admin@acme.com", "office_phone": null },
+                   "zoho": { "enabled": true, "accounts_url": "https://accounts.zoho.eu",
+                             "client_id": "1000.XXXX", "email": "tony@acme.com" },
                    "demo_vtiger": false }
         }"#;
         let s: Settings = serde_json::from_str(text).unwrap();
@@ -345,6 +403,85 @@ mod tests {
         );
     }
 
+    fn zoho(accounts_url: &str, client_id: &str, email: &str) -> crate::models::ZohoDesktop {
+        crate::models::ZohoDesktop {
+            enabled: true,
+            accounts_url: accounts_url.into(),
+            client_id: client_id.into(),
+            email: email.into(),
+        }
+    }
+
+    #[test]
+    fn zoho_settings_validate_and_normalise() {
+        let mut s = Settings::default();
+        s.crm.zoho = Some(zoho(
+            " https://accounts.zoho.eu/ ",
+            " 1000.ABC ",
+            " tony@acme.com ",
+        ));
+        let s = validate(s).unwrap();
+        let z = s.crm.zoho_enabled().unwrap();
+        assert_eq!(z.accounts_url, "https://accounts.zoho.eu");
+        assert_eq!(z.client_id, "1000.ABC");
+        assert_eq!(z.email, "tony@acme.com");
+
+        let check = |z: crate::models::ZohoDesktop, field: &str| {
+            let mut s = Settings::default();
+            s.crm.zoho = Some(z);
+            let e = validate(s).unwrap_err();
+            assert_eq!(e.code, "invalid");
+            assert!(e.message.starts_with(field), "{field}: {}", e.message);
+        };
+        check(
+            zoho("", "1000.ABC", "tony@acme.com"),
+            "crm.zoho.accounts_url",
+        );
+        check(
+            zoho("accounts.zoho.eu", "1000.ABC", "tony@acme.com"),
+            "crm.zoho.accounts_url",
+        );
+        check(
+            zoho("ftp://accounts.zoho.eu", "1000.ABC", "tony@acme.com"),
+            "crm.zoho.accounts_url",
+        );
+        check(
+            zoho("https://accounts.zoho.eu/?x=1", "1000.ABC", "tony@acme.com"),
+            "crm.zoho.accounts_url",
+        );
+        check(
+            zoho("https://accounts.zoho.eu", " ", "tony@acme.com"),
+            "crm.zoho.client_id",
+        );
+        for email in [
+            "",
+            "tony",
+            "tony@",
+            "@acme.com",
+            "tony@acme",
+            "to ny@acme.com",
+        ] {
+            check(
+                zoho("https://accounts.zoho.eu", "1000.ABC", email),
+                "crm.zoho.email",
+            );
+        }
+        // http is fine (a local accounts server: the emulator)
+        let mut s = Settings::default();
+        s.crm.zoho = Some(zoho("http://127.0.0.1:9000", "1000.ABC", "tony@acme.com"));
+        validate(s).unwrap();
+        // switched off and empty, it does not block saving
+        let mut s = Settings::default();
+        s.crm.zoho = Some(crate::models::ZohoDesktop::default());
+        let s = validate(s).unwrap();
+        assert!(s.crm.zoho_enabled().is_none());
+        // no field for a secret
+        for secret in ["client_secret", "refresh_token"] {
+            let text = format!(r#"{{"crm":{{"zoho":{{"enabled":true,"{secret}":"x"}}}}}}"#);
+            assert!(serde_json::from_str::<Settings>(&text).is_err(), "{secret}");
+        }
+    }
+
     #[test]
     fn a_file_from_before_crm_settings_loads() {
         let dir = tempfile::tempdir().unwrap();
@@ -357,7 +494,17 @@ mod tests {
         let s = load(&path).unwrap();
         assert_eq!(s.crm, crate::models::CrmSettings::default());
         assert!(s.crm.vtiger.is_none());
+        assert!(s.crm.zoho.is_none());
         assert!(!s.crm.demo_vtiger);
+        // nor does one from before Zoho
+        std::fs::write(
+            &path,
+            r#"{"crm":{"vtiger":{"enabled":false,"base_url":"","username":"","office_phone":null},"demo_vtiger":true}}"#,
+        )
+        .unwrap();
+        let s = load(&path).unwrap();
+        assert!(s.crm.zoho.is_none());
+        assert!(s.crm.demo_vtiger);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! the hotkey. Locks are std mutexes held only for short, non-async sections.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ringside_api::Me;
 
@@ -20,6 +20,9 @@ pub struct Options {
     pub demo_speed: f64,
     /// Send native notifications (tests turn them off).
     pub notifications: bool,
+    /// Embedded mode: where the journal and address book live; `None` =
+    /// `dirs::data_dir()/ringside/embedded` (tests use a temporary folder).
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -28,9 +31,14 @@ impl Default for Options {
             demo_play: true,
             demo_speed: 1.0,
             notifications: true,
+            data_dir: None,
         }
     }
 }
+
+/// Opens a URL in the person's browser. The default is the opener plugin
+/// (the system browser); tests put a fake browser here.
+pub type Browser = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 
 pub struct AppState {
     settings_path: PathBuf,
@@ -46,6 +54,11 @@ pub struct AppState {
     missed: Mutex<u64>,
     /// A number to dial once connected (a `tel:` link at launch).
     pending_dial: Mutex<Option<String>>,
+    /// Replaces the system browser (tests).
+    browser: Mutex<Option<Browser>>,
+    /// Cancels the Zoho Connect flow under way, if any (a new Connect
+    /// replaces it).
+    pub(crate) zoho_connect: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
 }
 
 impl AppState {
@@ -68,7 +81,20 @@ impl AppState {
             agent: Mutex::new(None),
             missed: Mutex::new(0),
             pending_dial: Mutex::new(None),
+            browser: Mutex::new(None),
+            zoho_connect: Mutex::new(None),
         }
+    }
+
+    /// Open URLs with `browser` instead of the system browser (`None`: the
+    /// system browser again). For tests.
+    pub fn set_browser(&self, browser: Option<Browser>) {
+        *self.browser.lock().unwrap() = browser;
+    }
+
+    /// The browser override, if any.
+    pub fn browser(&self) -> Option<Browser> {
+        self.browser.lock().unwrap().clone()
     }
 
     pub fn settings_path(&self) -> &std::path::Path {

@@ -34,8 +34,8 @@ fn each_window_gets_only_its_commands() {
         Secrets::new("ringside-test-acl"),
         Options {
             demo_play: false,
-            demo_speed: 1.0,
             notifications: false,
+            ..Options::default()
         },
     );
     let context = tauri::generate_context!(
@@ -77,6 +77,9 @@ fn each_window_gets_only_its_commands() {
         ("test_connection", json!({"target": "vtiger"})),
         ("crm_states", json!({})),
         ("crm_retry", json!({"crmId": "vtiger", "opId": 1})),
+        ("test_connection", json!({"target": "zoho"})),
+        ("zoho_connect", json!({})),
+        ("zoho_disconnect", json!({})),
     ] {
         let e = invoke(&pop, cmd, args).expect_err(cmd);
         assert!(e.to_string().contains("not allowed"), "{cmd}: {e}");
@@ -90,6 +93,18 @@ fn each_window_gets_only_its_commands() {
         // not connected in this test: the command runs and answers `unavailable`
         let e = invoke(&main, cmd, args).expect_err(cmd);
         assert_eq!(e["code"], "unavailable", "{cmd}: {e}");
+    }
+    // Zoho's Connect: main only. Without Zoho settings it answers at once
+    // (no browser is opened) that the settings come first.
+    let connect = invoke(&main, "zoho_connect", json!({})).expect("zoho_connect");
+    assert_eq!(connect["ok"], false, "{connect}");
+    assert!(
+        connect["message"].as_str().unwrap().contains("client id"),
+        "{connect}"
+    );
+    // disconnect runs (or answers keyring_unavailable without a keyring)
+    if let Err(e) = invoke(&main, "zoho_disconnect", json!({})) {
+        assert_eq!(e["code"], "keyring_unavailable", "{e}");
     }
     let e = invoke(&pop, "crm_links", json!({"number": "+34647460197"})).expect_err("crm_links");
     assert_eq!(e["code"], "unavailable", "pop crm_links: {e}");

@@ -36,8 +36,8 @@ impl TestApp {
             Secrets::new(format!("ringside-test-{}", std::process::id())),
             Options {
                 demo_play: false,
-                demo_speed: 1.0,
                 notifications: false,
+                ..Options::default()
             },
         );
         let app = app_builder(mock_builder(), state)
@@ -242,7 +242,9 @@ fn commands_against_the_embedded_demo_hub() {
             "webhook-secret",
             "hub-token",
             "vtiger-access-key",
-            "vtiger-gateway-secret"
+            "vtiger-gateway-secret",
+            "zoho-client-secret",
+            "zoho-refresh-token"
         ]
     );
 
@@ -508,8 +510,8 @@ fn set_secret_without_a_keyring_is_keyring_unavailable() {
         Secrets::new("ringside-test-nokeyring"),
         Options {
             demo_play: false,
-            demo_speed: 1.0,
             notifications: false,
+            ..Options::default()
         },
     );
     let app = app_builder(mock_builder(), state)

@@ -33,7 +33,7 @@ fn export_bindings() {
     let decls = decls![cfg;
         // desktop (src-tauri/src/models.rs, error.rs)
         models::AppSnapshot, models::ConnState, models::ConnStatus, models::CrmSettings,
-        models::HubSettings, models::VtigerDesktop,
+        models::HubSettings, models::VtigerDesktop, models::ZohoDesktop,
         models::KeyringStatus, models::Language, models::Mode, models::Navigate,
         models::PbxSettings, models::PopState, models::SecretName, models::SecretStatus,
         models::SecretsOverview, models::Settings, models::TestResult, models::TestTarget,

@@ -43,13 +43,16 @@ function vtigerState(over: Partial<CrmState> = {}): CrmState {
   };
 }
 
-function backend(states: () => CrmState[] = () => [vtigerState()]) {
+/** The fake backend; returns the keyring's "stored" flags (tests may flip them). */
+function backend(states: () => CrmState[] = () => [vtigerState()]): Record<string, boolean> {
   const stored: Record<string, boolean> = {
     'pbx-api-key': false,
     'webhook-secret': false,
     'hub-token': false,
     'vtiger-access-key': false,
     'vtiger-gateway-secret': true,
+    'zoho-client-secret': false,
+    'zoho-refresh-token': false,
   };
   handle('save_settings', (a: Record<string, unknown>) => a.settings);
   handle('secret_status', () => ({
@@ -62,6 +65,7 @@ function backend(states: () => CrmState[] = () => [vtigerState()]) {
   });
   handle('crm_states', () => states());
   handle('crm_retry', (a: Record<string, unknown>) => ({ retried: a.opId == null ? 2 : 1 }));
+  return stored;
 }
 
 afterEach(() => {
@@ -103,6 +107,7 @@ describe('settings: CRM section', () => {
         username: 'admin@acme.com',
         office_phone: null,
       },
+      zoho: null,
       demo_vtiger: false,
     });
     expect(JSON.stringify(sent)).not.toMatch(/access_key|secret/i);
@@ -147,6 +152,7 @@ describe('settings: CRM section', () => {
     await waitFor(() => expect(invoked('save_settings')).toHaveLength(1));
     expect((invoked('save_settings')[0].settings as Settings).crm).toEqual({
       vtiger: null,
+      zoho: null,
       demo_vtiger: true,
     });
 
@@ -172,7 +178,161 @@ describe('settings: CRM section', () => {
     // settings from before CRMs get the defaults
     const old = f.settings();
     delete (old as Partial<Settings>).crm;
-    expect(normalizeSettings(old).crm).toEqual({ vtiger: null, demo_vtiger: false });
+    expect(normalizeSettings(old).crm).toEqual({ vtiger: null, zoho: null, demo_vtiger: false });
+  });
+});
+
+describe('settings: Zoho', () => {
+  it('edits, validates and saves the Zoho settings, data centre from the list', async () => {
+    backend();
+    render(SettingsView, { settings: f.settings({ mode: 'embedded' }) });
+    expect(byId('settings-zoho-enabled').checked).toBe(false);
+    await fireEvent.click(byId('settings-zoho-enabled'));
+    await fireEvent.click(byId('settings-save'));
+    // switched on, it needs a data centre, a client id and an e-mail
+    expect(invoked('save_settings')).toHaveLength(0);
+    await waitFor(() =>
+      expect(byId('settings-zoho-accounts-url').getAttribute('aria-invalid')).toBe('true'),
+    );
+    expect(byId('settings-zoho-client-id').getAttribute('aria-invalid')).toBe('true');
+    expect(byId('settings-zoho-email').getAttribute('aria-invalid')).toBe('true');
+
+    const dc = screen.getByTestId('settings-zoho-dc') as HTMLSelectElement;
+    await fireEvent.change(dc, { target: { value: 'eu' } });
+    expect(byId('settings-zoho-accounts-url').value).toBe('https://accounts.zoho.eu');
+    await fireEvent.input(byId('settings-zoho-client-id'), { target: { value: ' 1000.ABC ' } });
+    await fireEvent.input(byId('settings-zoho-email'), { target: { value: 'tony at acme' } });
+    await fireEvent.click(byId('settings-save'));
+    await waitFor(() =>
+      expect(byId('settings-zoho-email-error').textContent).toBe(
+        'An e-mail address, e.g. tony@acme.com.',
+      ),
+    );
+    expect(invoked('save_settings')).toHaveLength(0);
+
+    await fireEvent.input(byId('settings-zoho-email'), { target: { value: ' tony@acme.com ' } });
+    await fireEvent.click(byId('settings-save'));
+    await waitFor(() => expect(invoked('save_settings')).toHaveLength(1));
+    const sent = invoked('save_settings')[0].settings as Settings;
+    expect(sent.crm.zoho).toEqual({
+      enabled: true,
+      accounts_url: 'https://accounts.zoho.eu',
+      client_id: '1000.ABC',
+      email: 'tony@acme.com',
+    });
+    expect(JSON.stringify(sent)).not.toMatch(/client_secret|refresh/i);
+  });
+
+  it('takes a typed accounts server (another data centre)', async () => {
+    backend();
+    const s = f.settings();
+    s.crm.zoho = { enabled: true, accounts_url: 'https://accounts.zoho.com', client_id: 'c', email: 'a@b.co' };
+    render(SettingsView, { settings: s });
+    const dc = screen.getByTestId('settings-zoho-dc') as HTMLSelectElement;
+    expect(dc.value).toBe('us');
+    await fireEvent.change(dc, { target: { value: 'other' } });
+    expect(byId('settings-zoho-accounts-url').value).toBe('');
+    await fireEvent.input(byId('settings-zoho-accounts-url'), {
+      target: { value: 'https://accounts.zoho.sa/' },
+    });
+    expect(dc.value).toBe('other');
+    await fireEvent.click(byId('settings-save'));
+    await waitFor(() => expect(invoked('save_settings')).toHaveLength(1));
+    expect((invoked('save_settings')[0].settings as Settings).crm.zoho?.accounts_url).toBe(
+      'https://accounts.zoho.sa',
+    );
+  });
+
+  it('stores the client secret, connects in the browser and shows it connected', async () => {
+    const stored = backend();
+    handle('zoho_connect', () => {
+      stored['zoho-refresh-token'] = true;
+      return { ok: true, message: 'Connected to Zoho (data centre eu, APIs at https://www.zohoapis.eu)' };
+    });
+    render(SettingsView, { settings: f.settings({ mode: 'embedded' }) });
+    await waitFor(() => expect(byId('settings-zoho-connected').dataset.connected).toBe('false'));
+    expect(byId('settings-zoho-connected').textContent).toContain('Not connected to Zoho');
+    expect((byId('settings-zoho-disconnect') as unknown as HTMLButtonElement).disabled).toBe(true);
+
+    expect(byId('settings-zoho-secret').type).toBe('password');
+    await fireEvent.input(byId('settings-zoho-secret'), { target: { value: 'z0ho-s3cret' } });
+    await fireEvent.click(byId('settings-zoho-secret-save'));
+    expect(invoked('set_secret')).toEqual([{ name: 'zoho-client-secret', value: 'z0ho-s3cret' }]);
+    await waitFor(() => expect(byId('settings-zoho-secret-stored').dataset.stored).toBe('true'));
+    expect(document.body.innerHTML).not.toContain('z0ho-s3cret');
+
+    await fireEvent.click(byId('settings-zoho-connect'));
+    await waitFor(() => expect(byId('settings-zoho-result').dataset.ok).toBe('true'));
+    expect(invoked('zoho_connect')).toEqual([{}]);
+    expect(byId('settings-zoho-result').textContent).toContain('data centre eu');
+    await waitFor(() => expect(byId('settings-zoho-connected').dataset.connected).toBe('true'));
+    expect(byId('settings-zoho-connected').textContent).toContain('Connected to Zoho');
+    // the refresh token is never typed or sent by the UI
+    expect(invoked('set_secret').map((a) => a.name)).not.toContain('zoho-refresh-token');
+  });
+
+  it('shows why Connect failed', async () => {
+    backend();
+    handle('zoho_connect', () => ({
+      ok: false,
+      message: 'the sign-in redirect does not carry the state Ringside sent',
+    }));
+    render(SettingsView, { settings: f.settings({ mode: 'embedded' }) });
+    await fireEvent.click(byId('settings-zoho-connect'));
+    await waitFor(() => expect(byId('settings-zoho-result').dataset.ok).toBe('false'));
+    expect(byId('settings-zoho-result').textContent).toContain('does not carry the state');
+    expect(byId('settings-zoho-result').getAttribute('role')).toBe('alert');
+  });
+
+  it('disconnects', async () => {
+    const stored = backend();
+    stored['zoho-refresh-token'] = true;
+    handle('zoho_disconnect', () => {
+      stored['zoho-refresh-token'] = false;
+      return null;
+    });
+    render(SettingsView, { settings: f.settings({ mode: 'embedded' }) });
+    await waitFor(() => expect(byId('settings-zoho-connected').dataset.connected).toBe('true'));
+    await fireEvent.click(byId('settings-zoho-disconnect'));
+    await waitFor(() => expect(byId('settings-zoho-connected').dataset.connected).toBe('false'));
+    expect(invoked('zoho_disconnect')).toEqual([{}]);
+    expect(byId('settings-zoho-result').textContent).toContain('Disconnected from Zoho.');
+  });
+
+  it('tests Zoho', async () => {
+    backend();
+    handle('test_connection', () => ({ ok: true, message: 'Connected to zoho as 3 PhoneBridge users' }));
+    render(SettingsView, { settings: f.settings({ mode: 'embedded' }) });
+    await fireEvent.click(byId('settings-test-zoho'));
+    await waitFor(() => expect(byId('settings-test-result').dataset.ok).toBe('true'));
+    expect(byId('settings-test-result').dataset.target).toBe('zoho');
+    expect(invoked('test_connection')).toEqual([{ target: 'zoho' }]);
+  });
+
+  it('validates and normalises the Zoho block', () => {
+    const s = f.settings();
+    s.crm.zoho = { enabled: true, accounts_url: 'accounts.zoho.eu', client_id: ' ', email: 'tony@acme' };
+    expect(validateSettings(s)).toEqual({
+      'settings-zoho-accounts-url': 'valid.url',
+      'settings-zoho-client-id': 'valid.required',
+      'settings-zoho-email': 'valid.email',
+    });
+    s.crm.zoho = { enabled: false, accounts_url: ' ', client_id: '', email: '' };
+    expect(validateSettings(s)).toEqual({});
+    expect(normalizeSettings(s).crm.zoho).toBeNull();
+    s.crm.zoho = {
+      enabled: true,
+      accounts_url: ' https://accounts.zoho.in/ ',
+      client_id: ' 1000.X ',
+      email: ' a@b.in ',
+    };
+    expect(validateSettings(s)).toEqual({});
+    expect(normalizeSettings(s).crm.zoho).toEqual({
+      enabled: true,
+      accounts_url: 'https://accounts.zoho.in',
+      client_id: '1000.X',
+      email: 'a@b.in',
+    });
   });
 });
 

@@ -94,4 +94,11 @@ pub trait Target: Send + Sync + Sized + 'static {
     fn request_count(&self) -> usize;
 
     fn fault(&self, fault: Fault);
+
+    /// Whether the CRM's API has no request for `op` on a call of this
+    /// direction (Zoho has no event for an answered outbound call), so the
+    /// adapter delivers it without a request.
+    fn has_no_request(&self, _op: &str, _outbound: bool) -> bool {
+        false
+    }
 }

@@ -33,15 +33,18 @@ fn live<T: Target>(rig: &Rig<T>) -> bool {
 
 /// The operations a CRM with live events gets, or only the end.
 fn expected<T: Target>(rig: &Rig<T>, live_ops: &[&str]) -> Vec<String> {
-    if live(rig) {
-        live_ops.iter().map(|s| s.to_string()).collect()
-    } else {
-        live_ops
-            .iter()
-            .filter(|o| **o == "ended")
-            .map(|s| s.to_string())
-            .collect()
-    }
+    expected_dir(rig, live_ops, false)
+}
+
+/// [`expected`] for a call of the given direction, without the operations
+/// the CRM's API has no request for.
+fn expected_dir<T: Target>(rig: &Rig<T>, live_ops: &[&str], outbound: bool) -> Vec<String> {
+    live_ops
+        .iter()
+        .filter(|o| live(rig) || **o == "ended")
+        .filter(|o| !rig.target.has_no_request(o, outbound))
+        .map(|s| s.to_string())
+        .collect()
 }
 
 /// Lookup finds the stored contact from every form the number arrives in,
@@ -198,7 +201,7 @@ pub async fn outbound_answered<T: Target>() {
     )
     .await;
     let id = rig.call_id(&root).await;
-    let want = expected(&rig, &["ring", "answered", "ended"]);
+    let want = expected_dir(&rig, &["ring", "answered", "ended"], true);
     rig.wait_for_ops(&id, want.len()).await;
     rig.wait_drained().await;
     assert_eq!(rig.ops_for(&id), want);
@@ -235,7 +238,7 @@ pub async fn outbound_unanswered<T: Target>() {
     )
     .await;
     let id = rig.call_id(&root).await;
-    let want = expected(&rig, &["ring", "ended"]);
+    let want = expected_dir(&rig, &["ring", "ended"], true);
     rig.wait_for_ops(&id, want.len()).await;
     rig.wait_drained().await;
     assert_eq!(rig.ops_for(&id), want);

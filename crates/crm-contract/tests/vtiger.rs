@@ -34,12 +34,14 @@ impl Target for Vtiger {
                 user_id: Some(ids.ana),
                 name: Some("Ana García".into()),
                 phone: Some("201".into()),
+                email: None,
             },
             CrmUser {
                 extension: "202".into(),
                 user_id: Some(ids.bruno),
                 name: Some("Bruno Díaz".into()),
                 phone: Some("202".into()),
+                email: None,
             },
         ];
         let secret = emulator.config().gateway_secret;

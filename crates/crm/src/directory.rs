@@ -14,6 +14,8 @@ use crate::provider::{CrmProvider, CrmUser};
 pub struct AgentDirectory {
     configured: BTreeMap<String, CrmUser>,
     discovered: RwLock<BTreeMap<String, CrmUser>>,
+    /// Discovered users the CRM knows no extension for.
+    unmapped: RwLock<Vec<CrmUser>>,
 }
 
 impl AgentDirectory {
@@ -24,15 +26,41 @@ impl AgentDirectory {
                 .map(|u| (u.extension.clone(), u))
                 .collect(),
             discovered: RwLock::default(),
+            unmapped: RwLock::default(),
         }
     }
 
-    /// The user on `extension`, configured first, then discovered.
+    /// The user on `extension`, configured first, then discovered. A
+    /// configured entry without a CRM id borrows it from the discovered user
+    /// with the same e-mail (or name): CRMs like Zoho list users without
+    /// extensions, so the mapping is configured by e-mail.
     pub fn user(&self, extension: &str) -> Option<CrmUser> {
-        self.configured
-            .get(extension)
-            .cloned()
-            .or_else(|| self.discovered.read().unwrap().get(extension).cloned())
+        match self.configured.get(extension) {
+            Some(user) => Some(self.resolve(user.clone())),
+            None => self.discovered.read().unwrap().get(extension).cloned(),
+        }
+    }
+
+    fn resolve(&self, mut user: CrmUser) -> CrmUser {
+        if user.user_id.is_some() {
+            return user;
+        }
+        let same = |a: &Option<String>, b: &Option<String>| match (a, b) {
+            (Some(a), Some(b)) => a.trim().eq_ignore_ascii_case(b.trim()),
+            _ => false,
+        };
+        let unmapped = self.unmapped.read().unwrap();
+        let found = unmapped
+            .iter()
+            .find(|d| same(&d.email, &user.email))
+            .or_else(|| unmapped.iter().find(|d| same(&d.name, &user.name)));
+        if let Some(d) = found {
+            user.user_id = d.user_id.clone();
+            if user.name.is_none() {
+                user.name = d.name.clone();
+            }
+        }
+        user
     }
 
     /// The user with this CRM id (inbound click-to-call names the user).
@@ -58,17 +86,19 @@ impl AgentDirectory {
     pub fn all(&self) -> Vec<CrmUser> {
         let mut all = self.discovered.read().unwrap().clone();
         for (ext, user) in &self.configured {
-            all.insert(ext.clone(), user.clone());
+            all.insert(ext.clone(), self.resolve(user.clone()));
         }
         all.into_values().collect()
     }
 
     pub fn set_discovered(&self, users: Vec<CrmUser>) {
-        *self.discovered.write().unwrap() = users
+        let (mapped, unmapped): (Vec<_>, Vec<_>) =
+            users.into_iter().partition(|u| !u.extension.is_empty());
+        *self.discovered.write().unwrap() = mapped
             .into_iter()
-            .filter(|u| !u.extension.is_empty())
             .map(|u| (u.extension.clone(), u))
             .collect();
+        *self.unmapped.write().unwrap() = unmapped;
     }
 
     /// Ask the CRM for its users; keeps the previous list when it fails.
@@ -90,7 +120,34 @@ mod tests {
             user_id: Some(id.into()),
             name: None,
             phone: phone.map(str::to_string),
+            email: None,
         }
+    }
+
+    #[test]
+    fn a_configured_email_finds_its_crm_id_among_users_without_extensions() {
+        let dir = AgentDirectory::new([CrmUser {
+            extension: "203".into(),
+            user_id: None,
+            name: None,
+            phone: None,
+            email: Some("Tony@Ringside.test".into()),
+        }]);
+        assert_eq!(dir.user("203").unwrap().user_id, None);
+        dir.set_discovered(vec![CrmUser {
+            extension: String::new(),
+            user_id: Some("4150868000000225013".into()),
+            name: Some("Tony Manero".into()),
+            phone: None,
+            email: Some("tony@ringside.test".into()),
+        }]);
+        let tony = dir.user("203").unwrap();
+        assert_eq!(tony.user_id.as_deref(), Some("4150868000000225013"));
+        assert_eq!(tony.name.as_deref(), Some("Tony Manero"));
+        assert_eq!(
+            dir.by_user_id("4150868000000225013").unwrap().extension,
+            "203"
+        );
     }
 
     #[test]

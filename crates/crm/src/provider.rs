@@ -102,6 +102,10 @@ pub struct CrmUser {
     /// differs from the extension.
     #[serde(default)]
     pub phone: Option<String>,
+    /// The user's e-mail: how a configured entry finds its CRM id in a CRM
+    /// whose users have no extension (Zoho).
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 impl CrmUser {

@@ -119,6 +119,77 @@ pub struct Config {
 pub struct CrmSection {
     /// `[crm.vtiger]`: Vtiger Cloud.
     pub vtiger: Option<VtigerConfig>,
+    /// `[crm.zoho]`: Zoho CRM through PhoneBridge v2.
+    pub zoho: Option<ZohoConfig>,
+}
+
+/// `[crm.zoho]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZohoConfig {
+    /// The accounts server of the Zoho data centre, e.g.
+    /// `https://accounts.zoho.eu` (`.com`, `.in`, `.com.au`, `.jp`...).
+    pub accounts_url: String,
+    /// The OAuth client of Ringside's PhoneBridge registration.
+    pub client_id: String,
+    pub client_secret: SecretRef,
+    /// The refresh token from `ringside-hub zoho connect` (stored in the
+    /// keyring by that command).
+    pub refresh_token: SecretRef,
+    /// Potentials in these stages are not open deals.
+    #[serde(default)]
+    pub closed_stages: Option<Vec<String>>,
+    #[serde(default)]
+    pub limits: ringside_crm::Limits,
+    #[serde(default)]
+    pub cache: ringside_crm::CacheSettings,
+    #[serde(default)]
+    pub delivery: ringside_crm::DeliverySettings,
+    /// `[[crm.zoho.users]]`: extension → the Zoho user, by `email` (its id is
+    /// read from PhoneBridge `users`) or `user_id`.
+    #[serde(default)]
+    pub users: Vec<ringside_crm::CrmUser>,
+    /// `[crm.zoho.click_to_call]`: Zoho's click-to-call and hang-up through
+    /// this hub.
+    pub click_to_call: Option<ZohoClickToCallConfig>,
+}
+
+impl ZohoConfig {
+    pub fn crm_settings(&self) -> ringside_crm::CrmSettings {
+        ringside_crm::CrmSettings {
+            limits: self.limits.clone(),
+            cache: self.cache.clone(),
+            delivery: self.delivery.clone(),
+            users: self.users.clone(),
+            // Zoho users carry no extension: the ids come from `users`.
+            discover_users: true,
+        }
+    }
+}
+
+/// `[crm.zoho.click_to_call]`: the URLs registered with Zoho
+/// (`{public_url}/crm/zoho/click-to-call`, `.../call-control/hungup`) and the
+/// token Zoho must send with every request to them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZohoClickToCallConfig {
+    /// The header (and parameter) name Zoho sends the token in. Default
+    /// `X-Ringside-Zoho-Token`.
+    #[serde(default = "default_zoho_auth_name")]
+    pub auth_name: String,
+    pub token: SecretRef,
+    /// Register the URLs with Zoho at start (`clicktocallandcallcontrol`).
+    /// Needs `server.public_url`. Default true.
+    #[serde(default = "default_true")]
+    pub register_on_start: bool,
+}
+
+fn default_zoho_auth_name() -> String {
+    "X-Ringside-Zoho-Token".into()
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// `[crm.vtiger]`
@@ -437,6 +508,22 @@ impl Config {
                 c.validate("vtiger")?;
             }
         }
+        if let Some(z) = &self.crm.zoho {
+            check_http_url("crm.zoho.accounts_url", &z.accounts_url)?;
+            if z.client_id.trim().is_empty() {
+                return Err(Error::config("crm.zoho.client_id may not be empty"));
+            }
+            z.crm_settings().validate("crm.zoho")?;
+            if let Some(c) = &z.click_to_call {
+                check_header_name(&c.auth_name)?;
+                if c.register_on_start && self.server.public_url.is_none() {
+                    return Err(Error::config(
+                        "crm.zoho.click_to_call.register_on_start needs server.public_url \
+                         (the URLs Zoho calls)",
+                    ));
+                }
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for agent in &self.agents {
             if agent.name.trim().is_empty() {
@@ -558,6 +645,12 @@ impl Config {
             out.push_str(&format!(
                 "crm.vtiger               {} as {}, access key from {}, gateway secret from {}\n",
                 v.base_url, v.username, v.access_key, v.gateway_secret
+            ));
+        }
+        if let Some(z) = &self.crm.zoho {
+            out.push_str(&format!(
+                "crm.zoho                 {} client {}, secret from {}, refresh token from {}\n",
+                z.accounts_url, z.client_id, z.client_secret, z.refresh_token
             ));
         }
         out.push_str(&format!("agents                   {}\n", self.agents.len()));

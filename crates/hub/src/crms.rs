@@ -17,9 +17,10 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use ringside_addressbook::AddressBook;
 use ringside_api::{CrmCheck, CrmLink, CrmRetried, CrmRetryBody, CrmState, ErrorBody, ParkedOp};
-use ringside_core::{ContactLookup, NumberPlan, Result, Sensitive};
+use ringside_core::{ContactLookup, Error, ErrorKind, NumberPlan, Result, Sensitive};
 use ringside_crm::{Capability, CombinedLookup, Crm, CrmSet, CrmSettings};
 use ringside_vtiger::{VtigerCrm, VtigerSettings};
+use ringside_zoho::{Registration, ZohoCrm, ZohoSettings};
 use serde::{Deserialize, Serialize};
 
 use crate::api::AuthAgent;
@@ -40,18 +41,59 @@ pub enum CrmSpec {
         crm: CrmSettings,
         click_to_call: Option<ClickToCall>,
     },
+    Zoho {
+        settings: ZohoSettings,
+        crm: CrmSettings,
+        click_to_call: Option<ZohoClickToCall>,
+    },
+}
+
+/// Zoho's click-to-call and call control through the hub: the token Zoho
+/// must send (header or parameter `auth_name`), and where to register.
+#[derive(Debug, Clone)]
+pub struct ZohoClickToCall {
+    pub auth_name: String,
+    pub token: Sensitive<String>,
+    /// The hub's public base URL, when the URLs are registered at start.
+    pub register_at: Option<String>,
+}
+
+impl ZohoClickToCall {
+    fn inbound(&self) -> ClickToCall {
+        ClickToCall {
+            method: Method::POST,
+            number_param: "tonumber".into(),
+            user_param: "userid".into(),
+            basic: None,
+            token: Some((self.auth_name.clone(), self.token.clone())),
+        }
+    }
+
+    /// What to register with Zoho's `clicktocallandcallcontrol`.
+    pub fn registration(&self, public_url: &str, user_ids: Vec<String>) -> Registration {
+        let base = public_url.trim_end_matches('/');
+        Registration {
+            clicktocall_url: format!("{base}/crm/zoho/click-to-call"),
+            hungup_url: Some(format!("{base}/crm/zoho/call-control/hungup")),
+            answer_url: None,
+            authorization: (self.auth_name.clone(), self.token.clone()),
+            user_ids,
+        }
+    }
 }
 
 impl CrmSpec {
     pub fn name(&self) -> &'static str {
         match self {
             CrmSpec::Vtiger { .. } => "vtiger",
+            CrmSpec::Zoho { .. } => "zoho",
         }
     }
 
-    fn click_to_call(&self) -> Option<&ClickToCall> {
+    fn click_to_call(&self) -> Option<ClickToCall> {
         match self {
-            CrmSpec::Vtiger { click_to_call, .. } => click_to_call.as_ref(),
+            CrmSpec::Vtiger { click_to_call, .. } => click_to_call.clone(),
+            CrmSpec::Zoho { click_to_call, .. } => click_to_call.as_ref().map(|c| c.inbound()),
         }
     }
 }
@@ -133,6 +175,42 @@ pub async fn specs_from_config(config: &Config) -> Result<Vec<CrmSpec>> {
             click_to_call,
         });
     }
+    if let Some(z) = &config.crm.zoho {
+        let client_secret = secrets::resolve(&z.client_secret)
+            .await
+            .map_err(|e| e.context("crm.zoho.client_secret"))?;
+        let refresh_token = secrets::resolve(&z.refresh_token)
+            .await
+            .map_err(|e| e.context("crm.zoho.refresh_token"))?;
+        let mut settings = ZohoSettings::new(
+            &z.accounts_url,
+            &z.client_id,
+            client_secret.expose().clone(),
+            refresh_token.expose().clone(),
+        );
+        settings.numbers = config.number_plan();
+        if let Some(stages) = &z.closed_stages {
+            settings.closed_stages = stages.clone();
+        }
+        let click_to_call = match &z.click_to_call {
+            Some(c) => Some(ZohoClickToCall {
+                auth_name: c.auth_name.clone(),
+                token: secrets::resolve(&c.token)
+                    .await
+                    .map_err(|e| e.context("crm.zoho.click_to_call.token"))?,
+                register_at: c
+                    .register_on_start
+                    .then(|| config.server.public_url.clone())
+                    .flatten(),
+            }),
+            None => None,
+        };
+        specs.push(CrmSpec::Zoho {
+            settings,
+            crm: z.crm_settings(),
+            click_to_call,
+        });
+    }
     Ok(specs)
 }
 
@@ -140,43 +218,163 @@ pub async fn specs_from_config(config: &Config) -> Result<Vec<CrmSpec>> {
 pub fn assemble(specs: &[CrmSpec], plan: &NumberPlan) -> Result<Crms> {
     let mut crms = Vec::new();
     let mut inbound = Vec::new();
+    let mut zoho: Option<ZohoHandle> = None;
     for spec in specs {
         if let Some(c) = spec.click_to_call() {
-            inbound.push((spec.name().to_string(), c.clone()));
+            inbound.push((spec.name().to_string(), c));
         }
         match spec {
             CrmSpec::Vtiger { settings, crm, .. } => {
                 crm.validate("vtiger")?;
                 let mut settings = settings.clone();
                 settings.numbers = plan.clone();
-                // Fail at start on a bad base URL, not at the first ring.
-                let probe =
-                    VtigerCrm::new(settings.clone(), ringside_crm::Throttle::new(&crm.limits))?;
-                drop(probe);
-                crms.push(Crm::new(
-                    "vtiger",
-                    crm.clone(),
-                    plan.clone(),
-                    move |throttle| {
-                        Arc::new(
-                            VtigerCrm::new(settings, throttle)
-                                .expect("settings were validated a moment ago"),
-                        )
-                    },
-                ));
+                // A bad base URL fails here, at start, not at the first ring.
+                let (c, _) = build("vtiger", crm, plan, |throttle| {
+                    VtigerCrm::new(settings, throttle).map(Arc::new)
+                })?;
+                crms.push(c);
+            }
+            CrmSpec::Zoho {
+                settings,
+                crm,
+                click_to_call,
+            } => {
+                crm.validate("zoho")?;
+                let mut settings = settings.clone();
+                settings.numbers = plan.clone();
+                let (c, handle) = build("zoho", crm, plan, |throttle| {
+                    ZohoCrm::new(settings, throttle).map(Arc::new)
+                })?;
+                crms.push(c);
+                zoho = Some(ZohoHandle {
+                    crm: handle,
+                    click_to_call: click_to_call.clone(),
+                });
             }
         }
     }
     Ok(Crms {
         set: CrmSet::new(crms)?,
         inbound,
+        zoho,
     })
+}
+
+/// One CRM behind the framework, and the adapter itself (for vendor-specific
+/// setup). The adapter is made with the CRM's own throttle.
+fn build<P: ringside_crm::CrmProvider>(
+    name: &'static str,
+    crm: &CrmSettings,
+    plan: &NumberPlan,
+    make: impl FnOnce(Arc<ringside_crm::Throttle>) -> Result<Arc<P>>,
+) -> Result<(Crm, Arc<P>)> {
+    let mut made: Result<Arc<P>> = Err(Error::internal(format!("{name} was not built")));
+    let c = Crm::new(name, crm.clone(), plan.clone(), |throttle| {
+        made = make(throttle);
+        match &made {
+            Ok(p) => p.clone() as Arc<dyn ringside_crm::CrmProvider>,
+            Err(_) => Arc::new(Unbuilt(name)),
+        }
+    });
+    Ok((c, made?))
+}
+
+/// Stands in for an adapter whose construction failed; never used, since
+/// [`build`] returns the error.
+struct Unbuilt(&'static str);
+
+#[async_trait::async_trait]
+impl ringside_crm::CrmProvider for Unbuilt {
+    fn kind(&self) -> &'static str {
+        self.0
+    }
+    fn capabilities(&self) -> ringside_crm::Capabilities {
+        ringside_crm::Capabilities::default()
+    }
+    async fn check(&self) -> Result<ringside_crm::ConnectionInfo> {
+        Err(Error::config(format!("{} could not be built", self.0)))
+    }
+}
+
+/// The Zoho adapter itself (for integration setup), beside its CRM.
+#[derive(Clone)]
+pub struct ZohoHandle {
+    pub crm: Arc<ZohoCrm>,
+    pub click_to_call: Option<ZohoClickToCall>,
+}
+
+impl ZohoHandle {
+    /// Enable PhoneBridge for the account, read its users (PhoneBridge
+    /// lists them only once enabled) into `crm`'s directory, and register
+    /// the hub's click-to-call and hang-up URLs for the directory's users.
+    pub async fn setup(&self, crm: &Crm, public_url: &str) -> Result<String> {
+        let enabled_now = self.crm.ensure_integrated().await?;
+        let mut done = vec![if enabled_now {
+            "PhoneBridge enabled".to_string()
+        } else {
+            "PhoneBridge was already enabled".to_string()
+        }];
+        let found = crm.directory().discover(crm.provider().as_ref()).await?;
+        let user_ids: Vec<String> = crm
+            .directory()
+            .all()
+            .into_iter()
+            .filter_map(|u| u.user_id)
+            .collect();
+        done.push(format!(
+            "{found} Zoho users, {} mapped to extensions",
+            user_ids.len()
+        ));
+        if let Some(c2c) = &self.click_to_call {
+            let registration = c2c.registration(public_url, user_ids);
+            self.crm.register_click_to_call(&registration).await?;
+            done.push(format!(
+                "click-to-call → {}, hang-up → {}",
+                registration.clicktocall_url,
+                registration.hungup_url.as_deref().unwrap_or("-")
+            ));
+        }
+        Ok(done.join("; "))
+    }
 }
 
 /// The assembled CRMs and their click-to-call endpoints.
 pub struct Crms {
     pub set: CrmSet,
     pub inbound: Vec<(String, ClickToCall)>,
+    /// The Zoho adapter, for its integration setup.
+    pub zoho: Option<ZohoHandle>,
+}
+
+impl Crms {
+    /// Register with the CRMs that call the hub back (Zoho's
+    /// `clicktocallandcallcontrol`), in the background: a CRM that is down at
+    /// start is retried until it answers.
+    pub fn spawn_setup(&self) -> Option<tokio::task::JoinHandle<()>> {
+        let zoho = self.zoho.clone()?;
+        let public_url = zoho.click_to_call.as_ref()?.register_at.clone()?;
+        let crm = self.set.get("zoho").ok()?.clone();
+        Some(tokio::spawn(async move {
+            let mut wait = Duration::from_secs(5);
+            loop {
+                match zoho.setup(&crm, &public_url).await {
+                    Ok(done) => {
+                        tracing::info!("zoho: {done}");
+                        return;
+                    }
+                    Err(e) if e.is_retryable() => {
+                        tracing::warn!(error = %e, "zoho setup failed; retrying");
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(Duration::from_secs(60));
+                    }
+                    Err(e) => {
+                        tracing::error!(code = e.kind.code(), "zoho setup failed: {e}");
+                        return;
+                    }
+                }
+            }
+        }))
+    }
 }
 
 /// Who-is-calling over every CRM that can look up, then the address book.
@@ -333,29 +531,7 @@ pub async fn click_to_call(
     if method != c2c.method {
         return Err(ApiError::method_not_allowed());
     }
-    let params: Vec<(String, String)> = if method == Method::GET {
-        form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect()
-    } else {
-        let form = headers
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-        if !form {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "expected an application/x-www-form-urlencoded body",
-            ));
-        }
-        let mut all: Vec<(String, String)> =
-            form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-                .into_owned()
-                .collect();
-        all.extend(form_urlencoded::parse(&body).into_owned());
-        all
-    };
+    let params = request_params(&method, &headers, query, &body)?;
     let param = |key: &str| {
         params
             .iter()
@@ -375,18 +551,7 @@ pub async fn click_to_call(
     let crm = state.crms.get(&name)?;
     crm.capabilities()
         .require(crm.id(), Capability::InboundClickToCall)?;
-    let directory = crm.directory();
-    let agent = directory
-        .by_user_id(&user)
-        .or_else(|| directory.by_phone(&user))
-        .or_else(|| directory.user(&user))
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_user",
-                format!("{name} user {user:?} has no extension in the agent directory"),
-            )
-        })?;
+    let agent = crm_agent(crm, &name, &user)?;
     let call = state
         .engine
         .dial(&agent.extension, &number)
@@ -402,16 +567,141 @@ pub async fn click_to_call(
     ))
 }
 
+/// The CRM user named `user` (CRM id, phone or extension) in `crm`'s
+/// agent directory.
+fn crm_agent(crm: &Crm, name: &str, user: &str) -> Result<ringside_crm::CrmUser, ApiError> {
+    let directory = crm.directory();
+    directory
+        .by_user_id(user)
+        .or_else(|| directory.by_phone(user))
+        .or_else(|| directory.user(user))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_user",
+                format!("{name} user {user:?} has no extension in the agent directory"),
+            )
+        })
+}
+
+/// `POST /crm/{name}/call-control/{action}`: the CRM's call control (Zoho's
+/// `hungupurl`...). `callrefid` is Ringside's call id (what the CRM was
+/// given); only `hungup` has a PBX request behind it (Gamma `drop`).
+pub async fn call_control(
+    State(state): State<AppState>,
+    ApiPath((name, action)): ApiPath<(String, String)>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Result<ApiJson<ringside_api::Done>, ApiError> {
+    let Some((_, c2c)) = state.click_to_call.iter().find(|(n, _)| *n == name) else {
+        return Err(ApiError::not_found(format!(
+            "call control is not enabled for {name:?}"
+        )));
+    };
+    if method != Method::POST {
+        return Err(ApiError::method_not_allowed());
+    }
+    let params = request_params(&method, &headers, query, &body)?;
+    let param = |key: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.trim().to_string())
+    };
+    authenticate(c2c, &headers, &param)?;
+    let call_id = param("callrefid")
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::invalid("`callrefid` is required"))?;
+    let call = state
+        .engine
+        .call(&ringside_core::CallId(call_id.clone()))
+        .await
+        .map_err(|_| ApiError::not_found(format!("no call {call_id:?}")))?;
+    if let Some(user) = param(&c2c.user_param).filter(|u| !u.is_empty()) {
+        let crm = state.crms.get(&name)?;
+        let agent = crm_agent(crm, &name, &user)?;
+        if !call.involves(&agent.extension) {
+            return Err(ApiError::forbidden(format!(
+                "call {call_id} is not {name} user {user:?}'s call"
+            )));
+        }
+    }
+    match action.as_str() {
+        "hungup" | "hangup" => {
+            state
+                .engine
+                .hang_up(&call.id)
+                .await
+                .map_err(ApiError::from_pbx)?;
+            tracing::info!(crm = %name, call = %call.id, "hang-up from the CRM");
+            Ok(ApiJson(ringside_api::Done { ok: true }))
+        }
+        "answer" | "mute" | "unmute" | "hold" | "unhold" | "keypress" => Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            ErrorKind::Unsupported.code(),
+            format!("the PBX (Gamma) has no request to {action} a call"),
+        )),
+        other => Err(ApiError::not_found(format!(
+            "unknown call-control action {other:?}"
+        ))),
+    }
+}
+
+/// The parameters of a CRM's request: the query string, plus (POST) the
+/// form body.
+fn request_params(
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<String>,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, ApiError> {
+    let params: Vec<(String, String)> = if *method == Method::GET {
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect()
+    } else {
+        let form = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        if !form {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "expected an application/x-www-form-urlencoded body",
+            ));
+        }
+        let mut all: Vec<(String, String)> =
+            form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect();
+        all.extend(form_urlencoded::parse(body).into_owned());
+        all
+    };
+    Ok(params)
+}
+
 fn authenticate(
     c2c: &ClickToCall,
     headers: &HeaderMap,
     param: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), ApiError> {
-    if let Some((param_name, token)) = &c2c.token
-        && let Some(given) = param(param_name)
-        && ct_eq(token.expose().as_bytes(), given.as_bytes())
-    {
-        return Ok(());
+    if let Some((name, token)) = &c2c.token {
+        // As a parameter, or as a header of the same name (Zoho's
+        // `authorizationparam` may be sent either way).
+        let given = param(name).or_else(|| {
+            headers
+                .get(name.as_str())
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().to_string())
+        });
+        if let Some(given) = given
+            && ct_eq(token.expose().as_bytes(), given.as_bytes())
+        {
+            return Ok(());
+        }
     }
     if let Some((user, password)) = &c2c.basic
         && let Some(given) = headers

@@ -216,6 +216,18 @@ pub async fn start_on(options: EmbeddedOptions, listener: TcpListener) -> Result
     let demo_vtiger = demo && options.demo_vtiger;
     let (journal, address_book) = open_storage(&options, demo && !demo_vtiger).await?;
     let mut specs = options.crms.clone();
+    // A CRM that calls back (Zoho) and was given no public URL reaches this
+    // hub's own listener.
+    for spec in &mut specs {
+        if let CrmSpec::Zoho {
+            click_to_call: Some(c2c),
+            ..
+        } = spec
+            && c2c.register_at.is_none()
+        {
+            c2c.register_at = Some(format!("http://{addr}"));
+        }
+    }
     let vtiger = if demo_vtiger {
         let (emulator, spec) = demo_vtiger_crm(&options.extension).await?;
         specs.push(spec);
@@ -288,6 +300,7 @@ pub async fn start_on(options: EmbeddedOptions, listener: TcpListener) -> Result
         token: token.clone(),
     };
     let webhook = WebhookAuth::new(webhook_secret, SECRET_HEADER)?;
+    let crm_setup = crms.spawn_setup();
     let state = AppState::new(engine.clone(), webhook, vec![agent], Limits::default())?
         .with_address_book(address_book.clone())
         .with_crms(crms);
@@ -295,6 +308,9 @@ pub async fn start_on(options: EmbeddedOptions, listener: TcpListener) -> Result
     let mut servers = vec![serve(listener, server::app(state.clone()), &state)];
     // Both stop if a later step fails: their guards are dropped.
     let mut background = Background(vec![engine.spawn_reconciler(RECONCILE_EVERY)]);
+    if let Some(task) = crm_setup {
+        background.0.push(task);
+    }
     let mut configure_error = None;
 
     let webhook_url = match &options.pbx {

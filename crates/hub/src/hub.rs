@@ -103,6 +103,11 @@ pub async fn build(config: &Config) -> Result<Hub> {
     )
     .with_outbox(crms.set.hook());
     crms.set.start(&journal, clock);
+    // Zoho: enable PhoneBridge and register our click-to-call URLs (runs
+    // until it succeeds; a Zoho outage at start does not stop the hub).
+    if let Some(task) = crms.spawn_setup() {
+        drop(task);
+    }
     let state = AppState::new(engine, webhook, agents, limits(config))?
         .with_address_book(address_book.clone())
         .with_crms(crms);

@@ -31,6 +31,7 @@ pub mod state;
 pub mod status;
 pub mod stream;
 pub mod webhook;
+pub mod zoho;
 
 pub use config::{Config, SecretRef};
 pub use server::{app, run};

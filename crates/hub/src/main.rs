@@ -28,6 +28,26 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum ZohoCommand {
+    /// Authorise Ringside in the browser (loopback redirect) and store the
+    /// refresh token in the keyring entry named by `crm.zoho.refresh_token`.
+    Connect {
+        #[arg(long, short, default_value = "ringside.toml")]
+        config: PathBuf,
+        /// The loopback port of the redirect (register
+        /// `http://127.0.0.1:PORT/zoho/callback` with the Zoho client).
+        #[arg(long, default_value_t = 8765)]
+        port: u16,
+    },
+    /// Enable PhoneBridge for the Zoho account and register this hub's
+    /// click-to-call and hang-up URLs (`server.public_url`).
+    Setup {
+        #[arg(long, short, default_value = "ringside.toml")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the hub.
     Serve {
@@ -44,6 +64,11 @@ enum Command {
     Secret {
         #[command(subcommand)]
         command: SecretCommand,
+    },
+    /// Zoho CRM: first-time authorisation, PhoneBridge setup.
+    Zoho {
+        #[command(subcommand)]
+        command: ZohoCommand,
     },
     /// Run a self-contained demo: emulated Gamma PBX → real hub, with printed call updates.
     Demo {
@@ -149,6 +174,67 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 "stored keyring entry {entry:?} (service {:?}); refer to it as {{ keyring = \"{entry}\" }}",
                 secrets::KEYRING_SERVICE
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Zoho {
+            command: ZohoCommand::Connect { config, port },
+        } => {
+            let config = Config::load(&config)?;
+            let z = config
+                .crm
+                .zoho
+                .as_ref()
+                .context("the config has no [crm.zoho] section")?;
+            let ringside_hub::SecretRef::Keyring(entry) = &z.refresh_token else {
+                anyhow::bail!(
+                    "crm.zoho.refresh_token must be {{ keyring = \"...\" }} for `zoho connect` to store it"
+                );
+            };
+            let secret = ringside_hub::secrets::resolve(&z.client_secret)
+                .await
+                .context("crm.zoho.client_secret")?;
+            let token = ringside_hub::zoho::connect(
+                &z.accounts_url,
+                &z.client_id,
+                &secret,
+                std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                |start| {
+                    println!(
+                        "The Zoho client must allow the redirect URI {}",
+                        start.redirect_uri
+                    );
+                    println!(
+                        "Open this page, sign in to Zoho and accept:\n\n  {}\n",
+                        start.authorize_url
+                    );
+                },
+            )
+            .await?;
+            let name = entry.clone();
+            tokio::task::spawn_blocking(move || secrets::keyring_set(&name, &token))
+                .await
+                .context("keyring task")??;
+            println!("Zoho connected; the refresh token is in keyring entry {entry:?}.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Zoho {
+            command: ZohoCommand::Setup { config },
+        } => {
+            let config = Config::load(&config)?;
+            let public_url = config
+                .server
+                .public_url
+                .clone()
+                .context("`zoho setup` needs server.public_url (the URLs Zoho calls)")?;
+            let specs = ringside_hub::crms::specs_from_config(&config).await?;
+            let crms = ringside_hub::crms::assemble(&specs, &config.number_plan())?;
+            let zoho = crms
+                .zoho
+                .clone()
+                .context("the config has no [crm.zoho] section")?;
+            let crm = crms.set.get("zoho")?;
+            let done = zoho.setup(crm, &public_url).await?;
+            println!("{done}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo {

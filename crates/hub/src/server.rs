@@ -62,6 +62,10 @@ pub fn app(state: AppState) -> Router {
             "/crm/{name}/click-to-call",
             get(crms::click_to_call).post(crms::click_to_call),
         )
+        .route(
+            "/crm/{name}/call-control/{action}",
+            get(crms::call_control).post(crms::call_control),
+        )
         .route("/healthz", get(healthz))
         .route_layer(middleware::from_fn_with_state(state.clone(), time_limit));
     let untimed = Router::new().route("/api/v1/stream", get(stream::stream));

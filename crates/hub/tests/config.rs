@@ -45,6 +45,18 @@ fn the_example_config_parses() {
     assert_eq!(vtiger.delivery.wrap_up_seconds, 15);
     assert!(vtiger.click_to_call.is_some());
     assert!(summary.contains("crm.vtiger"), "{summary}");
+    let zoho = config.crm.zoho.as_ref().expect("the example enables Zoho");
+    assert_eq!(zoho.accounts_url, "https://accounts.zoho.eu");
+    assert_eq!(
+        zoho.refresh_token,
+        SecretRef::Keyring("zoho-refresh-token".into())
+    );
+    assert_eq!(zoho.users[0].email.as_deref(), Some("tony@acme.com"));
+    assert!(
+        zoho.crm_settings().discover_users,
+        "Zoho ids come from `users`"
+    );
+    assert!(summary.contains("crm.zoho"), "{summary}");
 }
 
 #[test]
@@ -86,6 +98,21 @@ phone"#,
         "wrap_up_seconds = 15",
         "wrap_up_seconds = 15\nwrapup = 3",
         "unknown field",
+    );
+    bad(
+        r#"client_secret = { env = "RINGSIDE_ZOHO_CLIENT_SECRET" }"#,
+        r#"client_secret = "abc123""#,
+        PLAIN_SECRET_MESSAGE,
+    );
+    let no_public_url = EXAMPLE
+        .replace("public_url = \"https://ringside.example.com\"", "")
+        .replace("configure_on_start = true", "configure_on_start = false");
+    let err = Config::parse(&no_public_url).unwrap_err();
+    assert!(
+        err.message
+            .contains("crm.zoho.click_to_call.register_on_start needs server.public_url"),
+        "{}",
+        err.message
     );
 }
 

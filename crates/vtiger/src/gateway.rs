@@ -308,6 +308,7 @@ mod tests {
             user_id: Some("19x2".into()),
             name: None,
             phone: Some("+34 910 000 201".into()),
+            email: None,
         });
         let p = params_for(&o).unwrap();
         assert_eq!(get(&p, "event"), Some("call_initiated"));

@@ -179,6 +179,7 @@ fn user_of(row: &UserRow) -> Option<CrmUser> {
         user_id: Some(row.id.clone()).filter(|id| !id.is_empty()),
         name: (!name.is_empty()).then_some(name),
         phone: Some(phone.to_string()),
+        email: None,
     })
 }
 

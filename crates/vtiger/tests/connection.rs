@@ -71,12 +71,14 @@ async fn demo_agents_are_discovered_by_office_phone() {
                 user_id: Some(ids.ana.clone()),
                 name: Some("Ana García".into()),
                 phone: Some("201".into()),
+                email: None,
             },
             CrmUser {
                 extension: "202".into(),
                 user_id: Some(ids.bruno.clone()),
                 name: Some("Bruno Díaz".into()),
                 phone: Some("202".into()),
+                email: None,
             },
         ]
     );

@@ -101,6 +101,10 @@ export const crmStates = () => call<CrmState[]>('crm_states');
 export const crmRetry = (crmId: string, opId: number | null) =>
   call<CrmRetried>('crm_retry', { crmId, opId });
 export const crmLinks = (number: string) => call<CrmLink[]>('crm_links', { number });
+/** Connect Zoho: consent in the browser; resolves when the browser came back (or not). */
+export const zohoConnect = () => call<TestResult>('zoho_connect');
+/** Revoke and forget Zoho's refresh token. */
+export const zohoDisconnect = () => call<void>('zoho_disconnect');
 export const openExternal = (url: string) => {
   if (!/^https?:\/\//i.test(url)) {
     return Promise.reject(new IpcError('invalid', `not an http(s) link: ${url}`));

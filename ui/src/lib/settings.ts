@@ -1,6 +1,6 @@
 // Settings validation and normalisation (pure, tested).
 
-import type { CrmSettings, Settings, VtigerDesktop } from './bindings';
+import type { CrmSettings, Settings, VtigerDesktop, ZohoDesktop } from './bindings';
 import type { MessageKey } from './i18n';
 
 export type SettingsErrors = Partial<Record<string, MessageKey>>;
@@ -8,6 +8,21 @@ export type SettingsErrors = Partial<Record<string, MessageKey>>;
 const URL_RE = /^https?:\/\/[^\s/?#]+[^\s]*$/i;
 const LISTEN_RE = /^(\[[0-9a-f:.]+\]|[^\s:[\]]+):\d{1,5}$/i;
 const HOTKEY_RE = /^[A-Za-z0-9]+(\s*\+\s*[A-Za-z0-9]+)*$/;
+
+/** `local@domain.tld`, no spaces (the same rule as the Rust side). */
+export function isEmail(s: string): boolean {
+  return /^[^\s@]+@[^\s@.][^\s@]*\.[^\s@]*[^\s@.]$/.test(s.trim());
+}
+
+/** Zoho's data centres: their accounts servers. */
+export const zohoDataCentres = [
+  { id: 'us', url: 'https://accounts.zoho.com' },
+  { id: 'eu', url: 'https://accounts.zoho.eu' },
+  { id: 'in', url: 'https://accounts.zoho.in' },
+  { id: 'au', url: 'https://accounts.zoho.com.au' },
+  { id: 'jp', url: 'https://accounts.zoho.jp' },
+  { id: 'ca', url: 'https://accounts.zohocloud.ca' },
+] as const;
 
 export function isHttpUrl(s: string): boolean {
   if (!URL_RE.test(s.trim())) return false;
@@ -63,6 +78,21 @@ export function validateSettings(s: Settings): SettingsErrors {
     const phone = (v.office_phone ?? '').trim();
     if (phone && !/^[\d\s+\-().]+$/.test(phone)) errors['settings-vtiger-office-phone'] = 'valid.phone';
   }
+
+  const z = s.crm?.zoho;
+  if (z) {
+    const accounts = z.accounts_url.trim();
+    if (!accounts) {
+      if (z.enabled) errors['settings-zoho-accounts-url'] = 'valid.required';
+    } else if (!isHttpUrl(accounts) || /[?#]/.test(accounts)) {
+      errors['settings-zoho-accounts-url'] = 'valid.url';
+    }
+    if (z.enabled && !z.client_id.trim()) errors['settings-zoho-client-id'] = 'valid.required';
+    const email = z.email.trim();
+    if (!email) {
+      if (z.enabled) errors['settings-zoho-email'] = 'valid.required';
+    } else if (!isEmail(email)) errors['settings-zoho-email'] = 'valid.email';
+  }
   return errors;
 }
 
@@ -71,19 +101,37 @@ export function vtigerOf(s: Settings): VtigerDesktop {
   return s.crm?.vtiger ?? { enabled: false, base_url: '', username: '', office_phone: null };
 }
 
-/** `settings.crm` as sent: trimmed, and an untouched switched-off Vtiger as `null`. */
+/** The Zoho block the form edits: the saved one, or an empty one switched off. */
+export function zohoOf(s: Settings): ZohoDesktop {
+  return s.crm?.zoho ?? { enabled: false, accounts_url: '', client_id: '', email: '' };
+}
+
+/** `settings.crm` as sent: trimmed, and an untouched switched-off Vtiger or Zoho as `null`. */
 function normalizeCrm(c: CrmSettings | undefined): CrmSettings {
-  const crm: CrmSettings = c ?? { vtiger: null, demo_vtiger: false };
+  const crm: CrmSettings = { vtiger: null, zoho: null, demo_vtiger: false, ...(c ?? {}) };
+  let vtiger: VtigerDesktop | null = null;
   const v = crm.vtiger;
-  if (!v) return { ...crm, vtiger: null };
-  const vtiger: VtigerDesktop = {
-    ...v,
-    base_url: v.base_url.trim().replace(/\/+$/, ''),
-    username: v.username.trim(),
-    office_phone: (v.office_phone ?? '').trim() || null,
-  };
-  const blank = !vtiger.enabled && !vtiger.base_url && !vtiger.username && !vtiger.office_phone;
-  return { ...crm, vtiger: blank ? null : vtiger };
+  if (v) {
+    vtiger = {
+      ...v,
+      base_url: v.base_url.trim().replace(/\/+$/, ''),
+      username: v.username.trim(),
+      office_phone: (v.office_phone ?? '').trim() || null,
+    };
+    if (!vtiger.enabled && !vtiger.base_url && !vtiger.username && !vtiger.office_phone) vtiger = null;
+  }
+  let zoho: ZohoDesktop | null = null;
+  const z = crm.zoho;
+  if (z) {
+    zoho = {
+      ...z,
+      accounts_url: z.accounts_url.trim().replace(/\/+$/, ''),
+      client_id: z.client_id.trim(),
+      email: z.email.trim(),
+    };
+    if (!zoho.enabled && !zoho.accounts_url && !zoho.client_id && !zoho.email) zoho = null;
+  }
+  return { ...crm, vtiger, zoho };
 }
 
 /** What is sent to `save_settings`: trimmed, empty optionals as `null`. */
@@ -112,6 +160,10 @@ export function normalizeSettings(s: Settings): Settings {
 export function cloneSettings(s: Settings): Settings {
   const c = JSON.parse(JSON.stringify(s)) as Settings;
   const crm = (c.crm as Partial<CrmSettings> | undefined) ?? {};
-  c.crm = { vtiger: crm.vtiger ?? null, demo_vtiger: crm.demo_vtiger ?? false };
+  c.crm = {
+    vtiger: crm.vtiger ?? null,
+    zoho: crm.zoho ?? null,
+    demo_vtiger: crm.demo_vtiger ?? false,
+  };
   return c;
 }

@@ -64,6 +64,7 @@ pub fn user(extension: &str, user_id: &str, phone: Option<&str>) -> CrmUser {
         user_id: Some(user_id.into()),
         name: None,
         phone: phone.map(str::to_owned),
+        email: None,
     }
 }
 

@@ -191,6 +191,10 @@ export type CrmSettings = {
  */
 vtiger: VtigerDesktop | null, 
 /**
+ * `null` or `enabled: false` = off.
+ */
+zoho: ZohoDesktop | null, 
+/**
  * Demo mode: an emulated Vtiger with the demo data.
  */
 demo_vtiger: boolean, };
@@ -500,7 +504,7 @@ url: string | null, };
 /**
  * The secrets the desktop keeps in the OS keyring (service `ringside`).
  */
-export type SecretName = "pbx-api-key" | "webhook-secret" | "hub-token" | "vtiger-access-key" | "vtiger-gateway-secret";
+export type SecretName = "pbx-api-key" | "webhook-secret" | "hub-token" | "vtiger-access-key" | "vtiger-gateway-secret" | "zoho-client-secret" | "zoho-refresh-token";
 
 export type SecretStatus = { name: SecretName, stored: boolean, };
 
@@ -537,7 +541,7 @@ export type TestResult = { ok: boolean, message: string, };
 /**
  * What `test_connection` tries.
  */
-export type TestTarget = "pbx" | "hub" | "vtiger";
+export type TestTarget = "pbx" | "hub" | "vtiger" | "zoho";
 
 export type Theme = "system" | "light" | "dark";
 
@@ -572,3 +576,22 @@ username: string,
  * This agent's Vtiger Office Phone; `null` = the extension.
  */
 office_phone: string | null, };
+
+/**
+ * Embedded mode: this agent's Zoho CRM (PhoneBridge). The client secret
+ * is in the keyring (`zoho-client-secret`), and so is the refresh token
+ * the Connect flow obtains (`zoho-refresh-token`).
+ */
+export type ZohoDesktop = { enabled: boolean, 
+/**
+ * The data centre's accounts server, e.g. `https://accounts.zoho.eu`.
+ */
+accounts_url: string, 
+/**
+ * Ringside's PhoneBridge OAuth client id, e.g. `1000.XXXX`.
+ */
+client_id: string, 
+/**
+ * This agent's Zoho user (its id comes from PhoneBridge `users`).
+ */
+email: string, };

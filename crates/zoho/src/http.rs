@@ -1,0 +1,147 @@
+//! Sending one request: a throttle permit first (token requests included),
+//! transport failures as errors, a bounded body, and a vendor `Retry-After`
+//! on 429 holding the throttle for everyone using this CRM.
+
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, HeaderMap};
+use reqwest::{RequestBuilder, Response};
+use ringside_core::{Error, ErrorKind, Result};
+use ringside_crm::Throttle;
+
+use crate::error::retry_after;
+
+/// The largest successful answer read.
+const MAX_BODY_BYTES: usize = 4 << 20;
+/// The most of an error answer read for its message.
+const MAX_ERROR_BYTES: usize = 16 << 10;
+/// How long to wait for a TCP/TLS connection. The whole call's deadline is
+/// the framework's `Guarded` layer.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An HTTP answer, whatever its status.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// The HTTP client every Zoho request uses: no redirects (a redirect would
+/// turn a POST into a GET; it is reported instead).
+pub(crate) fn client() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| Error::internal(format!("cannot build the HTTP client: {e}")))
+}
+
+/// Wait for a permit (when a throttle is given), send, read the bounded body.
+/// Only transport failures are errors here.
+pub(crate) async fn send(
+    throttle: Option<&Throttle>,
+    what: &str,
+    request: RequestBuilder,
+) -> Result<Reply> {
+    if let Some(throttle) = throttle {
+        throttle.acquire().await;
+    }
+    tracing::debug!(crm = "zoho", what, "request");
+    let response = request
+        .header(ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| transport_error(what, &e))?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let success = (200..300).contains(&status);
+    let limit = if success {
+        MAX_BODY_BYTES
+    } else {
+        MAX_ERROR_BYTES
+    };
+    let body = match read_bounded(response, limit).await {
+        Ok((body, complete)) => {
+            if success && !complete {
+                return Err(Error::internal(format!(
+                    "{what}: Zoho's answer is larger than {} MiB",
+                    MAX_BODY_BYTES >> 20
+                )));
+            }
+            String::from_utf8_lossy(&body).into_owned()
+        }
+        Err(e) => return Err(transport_error(what, &e)),
+    };
+    if !success {
+        tracing::debug!(crm = "zoho", what, status, "request failed");
+        if status == 429
+            && let (Some(throttle), Some(wait)) = (throttle, retry_after(&headers))
+        {
+            throttle.hold_for(wait);
+        }
+    }
+    Ok(Reply {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// A failure before any answer: unreachable, timed out, broken mid-way.
+pub(crate) fn transport_error(what: &str, e: &reqwest::Error) -> Error {
+    let host = e
+        .url()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "Zoho".to_string());
+    if e.is_timeout() {
+        Error::new(
+            ErrorKind::Timeout,
+            format!("{what}: Zoho ({host}) did not answer in time"),
+        )
+    } else if e.is_connect() {
+        Error::new(
+            ErrorKind::Unavailable,
+            format!("{what}: Zoho unreachable at {host}: {}", root_cause(e)),
+        )
+    } else {
+        Error::new(
+            ErrorKind::Unavailable,
+            format!(
+                "{what}: the request to Zoho ({host}) failed: {}",
+                root_cause(e)
+            ),
+        )
+    }
+}
+
+/// Read at most `limit` bytes; `complete` is false when the body was longer.
+async fn read_bounded(
+    mut response: Response,
+    limit: usize,
+) -> std::result::Result<(Vec<u8>, bool), reqwest::Error> {
+    let mut out = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if out.len() + chunk.len() > limit {
+            out.extend_from_slice(&chunk[..limit - out.len()]);
+            return Ok((out, false));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok((out, true))
+}
+
+/// The innermost error message (e.g. "Connection refused").
+fn root_cause(e: &reqwest::Error) -> String {
+    let mut source: &dyn std::error::Error = e;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    source.to_string()
+}
