@@ -23,11 +23,11 @@ use crate::{Received, Script, Target};
 /// enough for a stalled answer to time out.
 pub fn contract_settings<T: Target>(target: &T) -> CrmSettings {
     CrmSettings {
-        limits: Limits {
+        limits: target.limits().unwrap_or(Limits {
             requests_per_second: 100.0,
             burst: 100,
             timeout_seconds: 0.6,
-        },
+        }),
         cache: CacheSettings::default(),
         delivery: DeliverySettings {
             backoff_base_ms: 40,
@@ -154,6 +154,21 @@ impl<T: Target> Rig<T> {
     /// Rebuild the adapter (new credentials configured) over the same journal.
     pub async fn reconfigure(self) -> Rig<T> {
         self.restart().await
+    }
+
+    /// Look the customer up once, so the lookup cache is warm and the
+    /// engine's lookup on ring sends no request: a fault injected next hits
+    /// the call's deliveries, not a lookup (some CRMs serve both on one API).
+    pub async fn warm(&self) {
+        if self.crms.crms()[0]
+            .capabilities()
+            .has(ringside_crm::Capability::LookupContact)
+        {
+            self.engine
+                .lookup(crate::CUSTOMER)
+                .await
+                .expect("warm-up lookup");
+        }
     }
 
     /// Ingest every event of `script`, as the webhook would.

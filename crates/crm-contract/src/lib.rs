@@ -101,4 +101,10 @@ pub trait Target: Send + Sync + Sized + 'static {
     fn has_no_request(&self, _op: &str, _outbound: bool) -> bool {
         false
     }
+
+    /// The CRM's own request budget, when the emulator enforces a real one
+    /// (amoCRM: 7 requests per second); `None`: the suite's generous default.
+    fn limits(&self) -> Option<ringside_crm::Limits> {
+        None
+    }
 }

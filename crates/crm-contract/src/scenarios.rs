@@ -117,6 +117,11 @@ pub async fn lookup_is_cached<T: Target>() {
     );
 }
 
+/// A stall `extra_ms` longer than the adapter's deadline.
+fn stall_ms<T: Target>(rig: &Rig<T>, extra_ms: u64) -> u64 {
+    (rig.settings().limits.timeout_seconds * 1000.0) as u64 + extra_ms
+}
+
 /// Inbound, answered: ring, answered, ended (answered, with the talk time).
 pub async fn inbound_answered<T: Target>() {
     let rig = Rig::<T>::start().await;
@@ -350,6 +355,7 @@ pub async fn duplicate_and_reordered_events<T: Target>() {
 /// A burst of 5xx: retried with backoff until delivered, each op once.
 pub async fn server_error_burst<T: Target>() {
     let rig = Rig::<T>::start().await;
+    rig.warm().await;
     rig.target.fault(Fault::ServerErrors {
         status: 503,
         times: 4,
@@ -373,6 +379,7 @@ pub async fn server_error_burst<T: Target>() {
 /// A 429 with Retry-After: nothing goes out before it, then each op once.
 pub async fn rate_limited<T: Target>() {
     let rig = Rig::<T>::start().await;
+    rig.warm().await;
     rig.target.fault(Fault::RateLimited {
         retry_after_secs: 1,
         times: 1,
@@ -402,8 +409,11 @@ pub async fn rate_limited<T: Target>() {
 /// retry asks first and does not send it again.
 pub async fn timeout_after_the_crm_applied<T: Target>() {
     let rig = Rig::<T>::start().await;
-    rig.target
-        .fault(Fault::ApplyThenStall { ms: 1500, times: 1 });
+    rig.warm().await;
+    rig.target.fault(Fault::ApplyThenStall {
+        ms: stall_ms(&rig, 900),
+        times: 1,
+    });
     let root = unique_root("stall");
     rig.play(
         &Script::new(&root, CUSTOMER, true, 600)
@@ -416,7 +426,7 @@ pub async fn timeout_after_the_crm_applied<T: Target>() {
     let want = expected(&rig, &["ring", "answered", "ended"]);
     rig.wait_for_ops(&id, want.len()).await;
     rig.wait_drained().await;
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    tokio::time::sleep(Duration::from_millis(stall_ms(&rig, 1000))).await;
     assert_eq!(rig.ops_for(&id), want, "{}: each exactly once", T::NAME);
 }
 
@@ -525,8 +535,11 @@ fn parked_count<T: Target>(rig: &Rig<T>) -> u64 {
 /// starts again: nothing is lost and nothing is sent twice.
 pub async fn restart_mid_delivery<T: Target>() {
     let rig = Rig::<T>::start().await;
-    rig.target
-        .fault(Fault::ApplyThenStall { ms: 3000, times: 1 });
+    rig.warm().await;
+    rig.target.fault(Fault::ApplyThenStall {
+        ms: stall_ms(&rig, 2400),
+        times: 1,
+    });
     let root = unique_root("restart");
     rig.play(
         &Script::new(&root, CUSTOMER, true, 600)

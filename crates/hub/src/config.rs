@@ -121,6 +121,118 @@ pub struct CrmSection {
     pub vtiger: Option<VtigerConfig>,
     /// `[crm.zoho]`: Zoho CRM through PhoneBridge v2.
     pub zoho: Option<ZohoConfig>,
+    /// `[crm.amocrm]`: amoCRM (Kommo).
+    pub amocrm: Option<AmoConfig>,
+}
+
+/// `[crm.amocrm]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmoConfig {
+    /// The account, e.g. `https://acme.amocrm.ru` or `https://acme.kommo.com`.
+    pub base_url: String,
+    /// A long-lived token (private integration). Or, instead, OAuth:
+    pub long_lived_token: Option<SecretRef>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretRef>,
+    pub redirect_uri: Option<String>,
+    /// amo refresh tokens are single use: every refresh returns a new one,
+    /// which the hub writes back here — so it must be `{ keyring = "…" }`.
+    pub refresh_token: Option<SecretRef>,
+    /// A call whose number matches no amoCRM contact: `park` (wait for a
+    /// person, with the reason) or `create_contact` (create one, then log).
+    #[serde(default)]
+    pub unknown_number: AmoUnknownNumber,
+    /// `[crm.amocrm.legacy]`: log through the legacy `calls/add` instead of
+    /// API v4.
+    pub legacy: Option<AmoLegacyConfig>,
+    /// Default: 5 requests/s with a burst of 2 (amo allows 7 per second).
+    #[serde(default = "amo_limits")]
+    pub limits: ringside_crm::Limits,
+    #[serde(default)]
+    pub cache: ringside_crm::CacheSettings,
+    /// `recording_wait_seconds`: amo cannot attach a recording later, so a
+    /// call the PBX says is recorded waits this long for its URL.
+    #[serde(default)]
+    pub delivery: ringside_crm::DeliverySettings,
+    /// Extension → amo user, by `email` (ids from `/api/v4/users`) or `user_id`.
+    #[serde(default)]
+    pub users: Vec<ringside_crm::CrmUser>,
+}
+
+/// What to do with a call to or from a number no contact has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AmoUnknownNumber {
+    #[default]
+    Park,
+    CreateContact,
+}
+
+/// `[crm.amocrm.legacy]`: the `calls/add` service credentials amo support issues.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmoLegacyConfig {
+    /// `https://sip.amocrm.ru` (`.com` for the global version).
+    pub url: String,
+    pub code: String,
+    pub key: SecretRef,
+    pub account_id: u64,
+}
+
+fn amo_limits() -> ringside_crm::Limits {
+    ringside_crm::Limits {
+        requests_per_second: 5.0,
+        burst: 2,
+        timeout_seconds: 10.0,
+    }
+}
+
+impl AmoConfig {
+    pub fn crm_settings(&self) -> ringside_crm::CrmSettings {
+        ringside_crm::CrmSettings {
+            limits: self.limits.clone(),
+            cache: self.cache.clone(),
+            delivery: self.delivery.clone(),
+            users: self.users.clone(),
+            discover_users: true,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        check_http_url("crm.amocrm.base_url", &self.base_url)?;
+        let oauth = [
+            self.client_id.is_some(),
+            self.client_secret.is_some(),
+            self.redirect_uri.is_some(),
+            self.refresh_token.is_some(),
+        ];
+        match (self.long_lived_token.is_some(), oauth) {
+            (true, [false, false, false, false]) => {}
+            (false, [true, true, true, true]) => {
+                if !matches!(self.refresh_token, Some(SecretRef::Keyring(_))) {
+                    return Err(Error::config(
+                        "crm.amocrm.refresh_token must be { keyring = \"...\" }: amo refresh \
+                         tokens are single use and the hub stores each new one",
+                    ));
+                }
+            }
+            (false, [false, false, false, false]) if self.legacy.is_some() => {}
+            _ => {
+                return Err(Error::config(
+                    "crm.amocrm needs long_lived_token, or client_id + client_secret + \
+                     redirect_uri + refresh_token (OAuth), not both",
+                ));
+            }
+        }
+        if let Some(l) = &self.legacy {
+            check_http_url("crm.amocrm.legacy.url", &l.url)?;
+            if l.code.trim().is_empty() {
+                return Err(Error::config("crm.amocrm.legacy.code may not be empty"));
+            }
+        }
+        self.crm_settings().validate("crm.amocrm")
+    }
 }
 
 /// `[crm.zoho]`
@@ -524,6 +636,9 @@ impl Config {
                 }
             }
         }
+        if let Some(a) = &self.crm.amocrm {
+            a.validate()?;
+        }
         let mut seen = std::collections::HashSet::new();
         for agent in &self.agents {
             if agent.name.trim().is_empty() {
@@ -651,6 +766,22 @@ impl Config {
             out.push_str(&format!(
                 "crm.zoho                 {} client {}, secret from {}, refresh token from {}\n",
                 z.accounts_url, z.client_id, z.client_secret, z.refresh_token
+            ));
+        }
+        if let Some(a) = &self.crm.amocrm {
+            let auth = match (&a.long_lived_token, &a.refresh_token) {
+                (Some(t), _) => format!("long-lived token from {t}"),
+                (None, Some(r)) => format!("OAuth, refresh token in {r}"),
+                _ => "no API access (legacy only)".into(),
+            };
+            out.push_str(&format!(
+                "crm.amocrm               {} {auth}, calls via {}\n",
+                a.base_url,
+                if a.legacy.is_some() {
+                    "calls/add"
+                } else {
+                    "API v4"
+                }
             ));
         }
         out.push_str(&format!("agents                   {}\n", self.agents.len()));

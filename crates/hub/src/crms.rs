@@ -16,6 +16,7 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use ringside_addressbook::AddressBook;
+use ringside_amocrm::{AmoAuth, AmoCrm, AmoSettings, CallsMode, TokenStore, UnknownNumber};
 use ringside_api::{CrmCheck, CrmLink, CrmRetried, CrmRetryBody, CrmState, ErrorBody, ParkedOp};
 use ringside_core::{ContactLookup, Error, ErrorKind, NumberPlan, Result, Sensitive};
 use ringside_crm::{Capability, CombinedLookup, Crm, CrmSet, CrmSettings};
@@ -46,6 +47,22 @@ pub enum CrmSpec {
         crm: CrmSettings,
         click_to_call: Option<ZohoClickToCall>,
     },
+    Amo {
+        settings: AmoSettings,
+        crm: CrmSettings,
+    },
+}
+
+/// Where the hub keeps amoCRM's rotating refresh token: the keyring entry the
+/// config names. Each new token is written before it is used.
+pub struct KeyringTokenStore {
+    pub entry: String,
+}
+
+impl TokenStore for KeyringTokenStore {
+    fn save(&self, refresh_token: &Sensitive<String>) -> Result<()> {
+        secrets::keyring_set(&self.entry, refresh_token)
+    }
 }
 
 /// Zoho's click-to-call and call control through the hub: the token Zoho
@@ -87,6 +104,7 @@ impl CrmSpec {
         match self {
             CrmSpec::Vtiger { .. } => "vtiger",
             CrmSpec::Zoho { .. } => "zoho",
+            CrmSpec::Amo { .. } => "amocrm",
         }
     }
 
@@ -94,6 +112,7 @@ impl CrmSpec {
         match self {
             CrmSpec::Vtiger { click_to_call, .. } => click_to_call.clone(),
             CrmSpec::Zoho { click_to_call, .. } => click_to_call.as_ref().map(|c| c.inbound()),
+            CrmSpec::Amo { .. } => None,
         }
     }
 }
@@ -211,6 +230,52 @@ pub async fn specs_from_config(config: &Config) -> Result<Vec<CrmSpec>> {
             click_to_call,
         });
     }
+    if let Some(a) = &config.crm.amocrm {
+        let auth = match (&a.long_lived_token, &a.refresh_token) {
+            (Some(token), _) => AmoAuth::LongLived {
+                token: secrets::resolve(token)
+                    .await
+                    .map_err(|e| e.context("crm.amocrm.long_lived_token"))?,
+            },
+            (None, Some(refresh @ crate::config::SecretRef::Keyring(entry))) => AmoAuth::OAuth {
+                client_id: a.client_id.clone().unwrap_or_default(),
+                client_secret: match &a.client_secret {
+                    Some(secret) => secrets::resolve(secret)
+                        .await
+                        .map_err(|e| e.context("crm.amocrm.client_secret"))?,
+                    None => return Err(Error::config("crm.amocrm.client_secret is required")),
+                },
+                redirect_uri: a.redirect_uri.clone().unwrap_or_default(),
+                refresh_token: secrets::resolve(refresh)
+                    .await
+                    .map_err(|e| e.context("crm.amocrm.refresh_token"))?,
+                store: Arc::new(KeyringTokenStore {
+                    entry: entry.clone(),
+                }),
+            },
+            _ => AmoAuth::None,
+        };
+        let mut settings = AmoSettings::new(&a.base_url, auth);
+        settings.numbers = config.number_plan();
+        settings.unknown_number = match a.unknown_number {
+            crate::config::AmoUnknownNumber::Park => UnknownNumber::Park,
+            crate::config::AmoUnknownNumber::CreateContact => UnknownNumber::CreateContact,
+        };
+        if let Some(l) = &a.legacy {
+            settings.mode = CallsMode::Legacy {
+                code: l.code.clone(),
+                key: secrets::resolve(&l.key)
+                    .await
+                    .map_err(|e| e.context("crm.amocrm.legacy.key"))?,
+                account_id: l.account_id,
+                url: l.url.clone(),
+            };
+        }
+        specs.push(CrmSpec::Amo {
+            settings,
+            crm: a.crm_settings(),
+        });
+    }
     Ok(specs)
 }
 
@@ -250,6 +315,15 @@ pub fn assemble(specs: &[CrmSpec], plan: &NumberPlan) -> Result<Crms> {
                     crm: handle,
                     click_to_call: click_to_call.clone(),
                 });
+            }
+            CrmSpec::Amo { settings, crm } => {
+                crm.validate("amocrm")?;
+                let mut settings = settings.clone();
+                settings.numbers = plan.clone();
+                let (c, _) = build("amocrm", crm, plan, |throttle| {
+                    AmoCrm::new(settings, throttle).map(Arc::new)
+                })?;
+                crms.push(c);
             }
         }
     }

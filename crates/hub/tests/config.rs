@@ -57,6 +57,17 @@ fn the_example_config_parses() {
         "Zoho ids come from `users`"
     );
     assert!(summary.contains("crm.zoho"), "{summary}");
+    let amo = config
+        .crm
+        .amocrm
+        .as_ref()
+        .expect("the example enables amoCRM");
+    assert_eq!(
+        amo.long_lived_token,
+        Some(SecretRef::Keyring("amocrm-token".into()))
+    );
+    assert_eq!(amo.limits.requests_per_second, 5.0);
+    assert!(summary.contains("crm.amocrm"), "{summary}");
 }
 
 #[test]
@@ -103,6 +114,21 @@ phone"#,
         r#"client_secret = { env = "RINGSIDE_ZOHO_CLIENT_SECRET" }"#,
         r#"client_secret = "abc123""#,
         PLAIN_SECRET_MESSAGE,
+    );
+    bad(
+        r#"long_lived_token = { keyring = "amocrm-token" }"#,
+        "client_id = \"x\"\nclient_secret = { env = \"S\" }\nredirect_uri = \"https://r\"\nrefresh_token = { env = \"R\" }",
+        "must be { keyring",
+    );
+    bad(
+        r#"long_lived_token = { keyring = "amocrm-token" }"#,
+        "",
+        "needs long_lived_token",
+    );
+    bad(
+        r#"unknown_number = "create_contact""#,
+        r#"unknown_number = "drop""#,
+        "unknown variant",
     );
     let no_public_url = EXAMPLE
         .replace("public_url = \"https://ringside.example.com\"", "")
