@@ -9,7 +9,10 @@ use ringside_core::Sensitive;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use crate::error::{CommandError, CommandResult};
-use crate::models::{Mode, PopState, SecretName, Settings, TestResult, TestTarget, events};
+use crate::models::{
+    AmoAuthMode, BitrixAuthMode, Mode, PopState, SecretName, Settings, TestResult, TestTarget,
+    events,
+};
 use crate::state::AppState;
 
 pub async fn lookup(state: &AppState, number: &str) -> CommandResult<NumberInfo> {
@@ -88,6 +91,8 @@ pub fn connection_changed(before: &Settings, after: &Settings) -> bool {
                 before.pbx != after.pbx
                     || before.crm.vtiger_enabled() != after.crm.vtiger_enabled()
                     || before.crm.zoho_enabled() != after.crm.zoho_enabled()
+                    || before.crm.amocrm_enabled() != after.crm.amocrm_enabled()
+                    || before.crm.bitrix24_enabled() != after.crm.bitrix24_enabled()
             }
             Mode::Hub => before.hub != after.hub,
         }
@@ -113,6 +118,9 @@ pub fn apply_autostart<R: Runtime>(app: &AppHandle<R>, enabled: bool) {
 }
 
 /// Store a secret in the keyring; reconnect when the current mode uses it.
+/// (amoCRM's and Bitrix24's refresh tokens are settable: each is entered
+/// once; the adapter's token store then keeps the newest one there without a
+/// reconnect.)
 pub async fn set_secret<R: Runtime>(
     app: &AppHandle<R>,
     state: &AppState,
@@ -143,6 +151,26 @@ fn secret_in_use(state: &AppState, name: SecretName) -> bool {
             SecretName::ZohoClientSecret | SecretName::ZohoRefreshToken => {
                 state.settings().crm.zoho_enabled().is_some()
             }
+            SecretName::AmocrmToken => state
+                .settings()
+                .crm
+                .amocrm_enabled()
+                .is_some_and(|a| a.auth == AmoAuthMode::LongLived),
+            SecretName::AmocrmClientSecret | SecretName::AmocrmRefreshToken => state
+                .settings()
+                .crm
+                .amocrm_enabled()
+                .is_some_and(|a| a.auth == AmoAuthMode::OAuth),
+            SecretName::Bitrix24WebhookUrl => state
+                .settings()
+                .crm
+                .bitrix24_enabled()
+                .is_some_and(|b| b.auth == BitrixAuthMode::Webhook),
+            SecretName::Bitrix24ClientSecret | SecretName::Bitrix24RefreshToken => state
+                .settings()
+                .crm
+                .bitrix24_enabled()
+                .is_some_and(|b| b.auth == BitrixAuthMode::OAuth),
             SecretName::HubToken => false,
         },
         Mode::Hub => name == SecretName::HubToken,
@@ -227,6 +255,8 @@ pub async fn test_connection(state: &AppState, target: TestTarget) -> TestResult
         TestTarget::Pbx => test_pbx(state).await,
         TestTarget::Vtiger => test_crm(state, "vtiger").await,
         TestTarget::Zoho => test_crm(state, "zoho").await,
+        TestTarget::Amocrm => test_crm(state, "amocrm").await,
+        TestTarget::Bitrix24 => test_crm(state, "bitrix24").await,
     };
     match result {
         Ok(message) => TestResult { ok: true, message },
@@ -493,6 +523,88 @@ mod tests {
         assert!(connection_changed(&f, &off));
         let mut off2 = off.clone();
         off2.crm.zoho.as_mut().unwrap().client_id = "1000.OTHER".into();
+        assert!(!connection_changed(&off, &off2));
+    }
+
+    #[test]
+    fn amocrm_changes_reconnect_in_embedded_mode_only() {
+        let amo = crate::models::AmoDesktop {
+            enabled: true,
+            base_url: "https://acme.amocrm.ru".into(),
+            email: "tony@acme.com".into(),
+            ..Default::default()
+        };
+        let demo = Settings::default();
+        let mut d = demo.clone();
+        d.crm.amocrm = Some(amo.clone());
+        assert!(!connection_changed(&demo, &d), "demo mode has no amoCRM");
+
+        let e = Settings {
+            mode: Mode::Embedded,
+            ..Settings::default()
+        };
+        let mut f = e.clone();
+        f.crm.amocrm = Some(amo);
+        assert!(connection_changed(&e, &f));
+        for change in [
+            |a: &mut crate::models::AmoDesktop| a.auth = AmoAuthMode::OAuth,
+            |a: &mut crate::models::AmoDesktop| a.client_id = Some("id".into()),
+            |a: &mut crate::models::AmoDesktop| a.email = "other@acme.com".into(),
+            |a: &mut crate::models::AmoDesktop| {
+                a.unknown_number = crate::models::AmoUnknownNumber::CreateContact
+            },
+        ] {
+            let mut g = f.clone();
+            change(g.crm.amocrm.as_mut().unwrap());
+            assert!(connection_changed(&f, &g));
+        }
+        // switched off: its fields no longer matter
+        let mut off = f.clone();
+        off.crm.amocrm.as_mut().unwrap().enabled = false;
+        assert!(connection_changed(&f, &off));
+        let mut off2 = off.clone();
+        off2.crm.amocrm.as_mut().unwrap().base_url = "https://other.kommo.com".into();
+        assert!(!connection_changed(&off, &off2));
+    }
+
+    #[test]
+    fn bitrix24_changes_reconnect_in_embedded_mode_only() {
+        use crate::models::{BitrixDesktop, BitrixPlan};
+        let b24 = BitrixDesktop {
+            enabled: true,
+            portal_url: Some("https://acme.bitrix24.es".into()),
+            client_id: Some("local.abc".into()),
+            ..BitrixDesktop::default()
+        };
+        let demo = Settings::default();
+        let mut d = demo.clone();
+        d.crm.bitrix24 = Some(b24.clone());
+        assert!(!connection_changed(&demo, &d), "demo mode has no Bitrix24");
+
+        let e = Settings {
+            mode: Mode::Embedded,
+            ..Settings::default()
+        };
+        let mut f = e.clone();
+        f.crm.bitrix24 = Some(b24);
+        assert!(connection_changed(&e, &f));
+        for change in [
+            |b: &mut BitrixDesktop| b.auth = BitrixAuthMode::Webhook,
+            |b: &mut BitrixDesktop| b.portal_url = Some("https://other.bitrix24.es".into()),
+            |b: &mut BitrixDesktop| b.client_id = Some("local.other".into()),
+            |b: &mut BitrixDesktop| b.crm_create = false,
+            |b: &mut BitrixDesktop| b.plan = BitrixPlan::Enterprise,
+        ] {
+            let mut g = f.clone();
+            change(g.crm.bitrix24.as_mut().unwrap());
+            assert!(connection_changed(&f, &g));
+        }
+        // switched off: its fields no longer matter
+        let mut off = f.clone();
+        off.crm.bitrix24.as_mut().unwrap().enabled = false;
+        assert!(connection_changed(&f, &off));
+        let mut off2 = off.clone();
+        off2.crm.bitrix24.as_mut().unwrap().plan = BitrixPlan::Enterprise;
         assert!(!connection_changed(&off, &off2));
     }
 }

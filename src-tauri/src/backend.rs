@@ -6,7 +6,13 @@
 //!   webhook secret from the keyring), plus Vtiger when `crm.vtiger` is on
 //!   (its access key and gateway secret from the keyring) and Zoho when
 //!   `crm.zoho` is on (its client secret and the refresh token of the
-//!   Connect flow from the keyring);
+//!   Connect flow from the keyring) and amoCRM when `crm.amocrm` is on (its
+//!   long-lived token, or its OAuth client secret and refresh token, from the
+//!   keyring; rotated refresh tokens go back there through
+//!   [`crate::secrets::AmoTokenStore`]) and Bitrix24 when `crm.bitrix24` is
+//!   on (its webhook URL, or its local application's secret and refresh
+//!   token, from the keyring; rotated refresh tokens go back there through
+//!   [`crate::secrets::BitrixTokenStore`]);
 //! - hub: a remote `ringside-hub` (URL from the settings, `hub-token` from the
 //!   keyring).
 //!
@@ -29,8 +35,10 @@ use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use crate::error::{CommandError, CommandResult};
 use crate::models::{
+    AmoAuthMode, AmoDesktop, AmoUnknownNumber, BitrixAuthMode, BitrixDesktop, BitrixPlan,
     ConnState, ConnStatus, Mode, PbxSettings, SecretName, VtigerDesktop, ZohoDesktop, events,
 };
+use crate::secrets::{AmoTokenStore, BitrixTokenStore};
 use crate::state::AppState;
 
 /// How often the hub is asked whether it reaches the PBX.
@@ -362,7 +370,155 @@ async fn crm_specs(
             refresh_token,
         ));
     }
+    if let Some(a) = settings.crm.amocrm_enabled() {
+        let auth = match a.auth {
+            AmoAuthMode::LongLived => ringside_amocrm::AmoAuth::LongLived {
+                token: required(
+                    state,
+                    SecretName::AmocrmToken,
+                    "the amoCRM long-lived token (amocrm-token)",
+                )
+                .await?,
+            },
+            AmoAuthMode::OAuth => ringside_amocrm::AmoAuth::OAuth {
+                client_id: a.client_id.clone().unwrap_or_default(),
+                client_secret: required(
+                    state,
+                    SecretName::AmocrmClientSecret,
+                    "the amoCRM client secret (amocrm-client-secret)",
+                )
+                .await?,
+                redirect_uri: a.redirect_uri.clone().unwrap_or_default(),
+                refresh_token: required(
+                    state,
+                    SecretName::AmocrmRefreshToken,
+                    "the amoCRM refresh token (amocrm-refresh-token)",
+                )
+                .await?,
+                store: Arc::new(AmoTokenStore::new(state.secrets.clone())),
+            },
+        };
+        specs.push(amo_spec(a, &settings.pbx, plan, auth));
+    }
+    if let Some(b) = settings.crm.bitrix24_enabled() {
+        let auth = match b.auth {
+            BitrixAuthMode::Webhook => ringside_bitrix24::BitrixAuth::Webhook {
+                url: required(
+                    state,
+                    SecretName::Bitrix24WebhookUrl,
+                    "the Bitrix24 webhook URL (bitrix24-webhook-url)",
+                )
+                .await?,
+            },
+            BitrixAuthMode::OAuth => ringside_bitrix24::BitrixAuth::OAuth {
+                portal_url: b.portal_url.clone().unwrap_or_default(),
+                client_id: b.client_id.clone().unwrap_or_default(),
+                client_secret: required(
+                    state,
+                    SecretName::Bitrix24ClientSecret,
+                    "the Bitrix24 client secret (bitrix24-client-secret)",
+                )
+                .await?,
+                refresh_token: required(
+                    state,
+                    SecretName::Bitrix24RefreshToken,
+                    "the Bitrix24 refresh token (bitrix24-refresh-token)",
+                )
+                .await?,
+                store: Arc::new(BitrixTokenStore::new(state.secrets.clone())),
+            },
+        };
+        specs.push(bitrix_spec(b, &settings.pbx, plan, auth));
+    }
     Ok(specs)
+}
+
+/// Bitrix24's REST limits per plan: standard 2 requests/s with a burst of
+/// 50, enterprise 5 with a burst of 250.
+pub fn bitrix_limits(plan: BitrixPlan) -> ringside_crm::Limits {
+    let (requests_per_second, burst) = match plan {
+        BitrixPlan::Standard => (2.0, 50),
+        BitrixPlan::Enterprise => (5.0, 250),
+    };
+    ringside_crm::Limits {
+        requests_per_second,
+        burst,
+        ..ringside_crm::Limits::default()
+    }
+}
+
+/// `crm.bitrix24` as the hub's CRM spec: this agent as the one directory
+/// entry (by extension: Bitrix24 users carry it in `UF_PHONE_INNER`), other
+/// users discovered, the plan's limits, no application token (the desktop
+/// takes no Bitrix24 events).
+pub fn bitrix_spec(
+    b: &BitrixDesktop,
+    pbx: &PbxSettings,
+    plan: &NumberPlan,
+    auth: ringside_bitrix24::BitrixAuth,
+) -> CrmSpec {
+    let mut settings = ringside_bitrix24::BitrixSettings::new(auth);
+    settings.numbers = plan.clone();
+    settings.crm_create = b.crm_create;
+    let agent_name = pbx.agent_name.trim();
+    CrmSpec::Bitrix {
+        settings,
+        crm: ringside_crm::CrmSettings {
+            users: vec![ringside_crm::CrmUser {
+                extension: pbx.extension.clone(),
+                user_id: None,
+                name: (!agent_name.is_empty()).then(|| agent_name.to_string()),
+                phone: None,
+                email: None,
+            }],
+            discover_users: true,
+            limits: bitrix_limits(b.plan),
+            ..Default::default()
+        },
+        application_token: None,
+    }
+}
+
+/// amo allows 7 requests per second: Ringside keeps to 5, a burst of 2.
+pub fn amo_limits() -> ringside_crm::Limits {
+    ringside_crm::Limits {
+        requests_per_second: 5.0,
+        burst: 2,
+        ..ringside_crm::Limits::default()
+    }
+}
+
+/// `crm.amocrm` as the hub's CRM spec: this agent as the one directory entry
+/// (its amo e-mail: the user id is found by e-mail in `/api/v4/users`),
+/// other users discovered, 5 requests/s with a burst of 2.
+pub fn amo_spec(
+    a: &AmoDesktop,
+    pbx: &PbxSettings,
+    plan: &NumberPlan,
+    auth: ringside_amocrm::AmoAuth,
+) -> CrmSpec {
+    let mut settings = ringside_amocrm::AmoSettings::new(a.base_url.clone(), auth);
+    settings.numbers = plan.clone();
+    settings.unknown_number = match a.unknown_number {
+        AmoUnknownNumber::Park => ringside_amocrm::UnknownNumber::Park,
+        AmoUnknownNumber::CreateContact => ringside_amocrm::UnknownNumber::CreateContact,
+    };
+    let agent_name = pbx.agent_name.trim();
+    CrmSpec::Amo {
+        settings,
+        crm: ringside_crm::CrmSettings {
+            users: vec![ringside_crm::CrmUser {
+                extension: pbx.extension.clone(),
+                user_id: None,
+                name: (!agent_name.is_empty()).then(|| agent_name.to_string()),
+                phone: None,
+                email: Some(a.email.clone()),
+            }],
+            discover_users: true,
+            limits: amo_limits(),
+            ..Default::default()
+        },
+    }
 }
 
 /// Zoho is on but the Connect flow has not stored a refresh token.
@@ -657,5 +813,305 @@ mod tests {
         assert_eq!(e.code, "config", "{e:?}");
         assert!(e.message.contains("Vtiger access key"), "{e:?}");
         assert!(e.message.contains("Settings"), "{e:?}");
+    }
+
+    fn amo() -> AmoDesktop {
+        AmoDesktop {
+            enabled: true,
+            base_url: "https://acme.amocrm.ru".into(),
+            auth: AmoAuthMode::LongLived,
+            client_id: None,
+            redirect_uri: None,
+            email: "tony@acme.com".into(),
+            unknown_number: AmoUnknownNumber::CreateContact,
+        }
+    }
+
+    #[test]
+    fn the_amo_spec_carries_this_agent_by_email_the_limits_and_the_plan() {
+        let pbx = PbxSettings {
+            agent_name: "Tony Manero".into(),
+            extension: "203".into(),
+            ..PbxSettings::default()
+        };
+        let plan = NumberPlan {
+            region: "RU".into(),
+            ..NumberPlan::default()
+        };
+        let spec = amo_spec(
+            &amo(),
+            &pbx,
+            &plan,
+            ringside_amocrm::AmoAuth::LongLived {
+                token: Sensitive::new("long-lived".into()),
+            },
+        );
+        assert_eq!(spec.name(), "amocrm");
+        let CrmSpec::Amo { settings, crm } = spec else {
+            panic!("not an amoCRM spec");
+        };
+        assert_eq!(settings.base_url, "https://acme.amocrm.ru");
+        assert!(matches!(
+            &settings.auth,
+            ringside_amocrm::AmoAuth::LongLived { token } if token.expose() == "long-lived"
+        ));
+        assert!(matches!(settings.mode, ringside_amocrm::CallsMode::V4));
+        assert_eq!(
+            settings.unknown_number,
+            ringside_amocrm::UnknownNumber::CreateContact
+        );
+        assert_eq!(settings.numbers.region, "RU");
+        assert_eq!(crm.limits.requests_per_second, 5.0);
+        assert_eq!(crm.limits.burst, 2);
+        crm.validate("amocrm").unwrap();
+        assert!(crm.discover_users);
+        assert_eq!(crm.users.len(), 1);
+        let user = &crm.users[0];
+        assert_eq!(user.extension, "203");
+        assert_eq!(user.user_id, None);
+        assert_eq!(user.name.as_deref(), Some("Tony Manero"));
+        assert_eq!(user.email.as_deref(), Some("tony@acme.com"));
+    }
+
+    /// amoCRM on without its secrets: a `config` error naming the missing
+    /// one (the long-lived token, or for OAuth the client secret, then the
+    /// refresh token), or `keyring_unavailable` without a keyring. With them:
+    /// OAuth's spec carries the keyring token store.
+    #[tokio::test]
+    async fn amo_secrets_come_from_the_keyring_or_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = Secrets::new(format!("ringside-test-amo-spec-{}", std::process::id()));
+        let state = AppState::new(
+            dir.path().join("settings.json"),
+            Settings::default(),
+            false,
+            secrets.clone(),
+            Options {
+                demo_play: false,
+                notifications: false,
+                ..Options::default()
+            },
+        );
+        let mut settings = Settings::default();
+        let plan = NumberPlan::default();
+        settings.crm.amocrm = Some(AmoDesktop {
+            enabled: false,
+            ..amo()
+        });
+        assert!(
+            crm_specs(&state, &settings, &plan)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        async fn error_of(state: &AppState, settings: &Settings) -> CommandError {
+            match crm_specs(state, settings, &NumberPlan::default()).await {
+                Err(e) => e,
+                Ok(specs) => panic!("secrets missing, yet {} CRMs", specs.len()),
+            }
+        }
+        settings.crm.amocrm = Some(amo());
+        let e = error_of(&state, &settings).await;
+        if e.code == crate::error::KEYRING_UNAVAILABLE {
+            return;
+        }
+        assert_eq!(e.code, "config", "{e:?}");
+        assert!(e.message.contains("amoCRM long-lived token"), "{e:?}");
+        assert!(e.message.contains("amocrm-token"), "{e:?}");
+        assert!(e.message.contains("Settings"), "{e:?}");
+
+        settings.crm.amocrm = Some(AmoDesktop {
+            auth: AmoAuthMode::OAuth,
+            client_id: Some("3f1c".into()),
+            redirect_uri: Some("https://ringside.test/oauth/amocrm".into()),
+            ..amo()
+        });
+        let e = error_of(&state, &settings).await;
+        assert_eq!(e.code, "config", "{e:?}");
+        assert!(e.message.contains("amocrm-client-secret"), "{e:?}");
+        let set = |name, value: &str| secrets.set(name, Sensitive::new(value.to_string()));
+        set(SecretName::AmocrmClientSecret, "amo-secret")
+            .await
+            .unwrap();
+        let e = error_of(&state, &settings).await;
+        assert_eq!(e.code, "config", "{e:?}");
+        assert!(e.message.contains("amocrm-refresh-token"), "{e:?}");
+        set(SecretName::AmocrmRefreshToken, "amo-refresh")
+            .await
+            .unwrap();
+        let specs = crm_specs(&state, &settings, &plan).await.unwrap();
+        set(SecretName::AmocrmClientSecret, "").await.unwrap();
+        set(SecretName::AmocrmRefreshToken, "").await.unwrap();
+        let [CrmSpec::Amo { settings: amo, .. }] = specs.as_slice() else {
+            panic!("not one amoCRM spec");
+        };
+        let ringside_amocrm::AmoAuth::OAuth {
+            client_id,
+            client_secret,
+            redirect_uri,
+            refresh_token,
+            ..
+        } = &amo.auth
+        else {
+            panic!("not OAuth: {:?}", amo.auth);
+        };
+        assert_eq!(client_id, "3f1c");
+        assert_eq!(client_secret.expose(), "amo-secret");
+        assert_eq!(redirect_uri, "https://ringside.test/oauth/amocrm");
+        assert_eq!(refresh_token.expose(), "amo-refresh");
+    }
+
+    fn bitrix() -> BitrixDesktop {
+        BitrixDesktop {
+            enabled: true,
+            auth: BitrixAuthMode::Webhook,
+            portal_url: None,
+            client_id: None,
+            crm_create: false,
+            plan: BitrixPlan::Enterprise,
+        }
+    }
+
+    #[test]
+    fn the_bitrix_spec_carries_this_agent_by_extension_the_plan_limits_and_crm_create() {
+        let pbx = PbxSettings {
+            agent_name: "Tony Manero".into(),
+            extension: "203".into(),
+            ..PbxSettings::default()
+        };
+        let plan = NumberPlan {
+            region: "ES".into(),
+            ..NumberPlan::default()
+        };
+        let spec = bitrix_spec(
+            &bitrix(),
+            &pbx,
+            &plan,
+            ringside_bitrix24::BitrixAuth::Webhook {
+                url: Sensitive::new("https://acme.bitrix24.es/rest/1/abc/".into()),
+            },
+        );
+        assert_eq!(spec.name(), "bitrix24");
+        let CrmSpec::Bitrix {
+            settings,
+            crm,
+            application_token,
+        } = spec
+        else {
+            panic!("not a Bitrix24 spec");
+        };
+        assert!(application_token.is_none());
+        assert!(matches!(
+            &settings.auth,
+            ringside_bitrix24::BitrixAuth::Webhook { url } if url.expose() == "https://acme.bitrix24.es/rest/1/abc/"
+        ));
+        assert!(!settings.crm_create);
+        assert_eq!(settings.numbers.region, "ES");
+        assert_eq!(crm.limits.requests_per_second, 5.0);
+        assert_eq!(crm.limits.burst, 250);
+        crm.validate("bitrix24").unwrap();
+        assert!(crm.discover_users);
+        assert_eq!(crm.users.len(), 1);
+        let user = &crm.users[0];
+        assert_eq!(user.extension, "203");
+        assert_eq!(user.user_id, None);
+        assert_eq!(user.name.as_deref(), Some("Tony Manero"));
+        assert_eq!((user.email.as_deref(), user.phone.as_deref()), (None, None));
+
+        let standard = bitrix_limits(BitrixPlan::Standard);
+        assert_eq!((standard.requests_per_second, standard.burst), (2.0, 50));
+        standard.validate("bitrix24").unwrap();
+        bitrix_limits(BitrixPlan::Enterprise)
+            .validate("bitrix24")
+            .unwrap();
+    }
+
+    /// Bitrix24 on without its secrets: a `config` error naming the missing
+    /// one (the webhook URL, or for OAuth the client secret, then the
+    /// refresh token). With them: OAuth's spec carries the portal, the
+    /// client id and the keyring token store.
+    #[tokio::test]
+    async fn bitrix_secrets_come_from_the_keyring_or_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = Secrets::new(format!("ringside-test-bitrix-spec-{}", std::process::id()));
+        let state = AppState::new(
+            dir.path().join("settings.json"),
+            Settings::default(),
+            false,
+            secrets.clone(),
+            Options {
+                demo_play: false,
+                notifications: false,
+                ..Options::default()
+            },
+        );
+        let mut settings = Settings::default();
+        let plan = NumberPlan::default();
+        settings.crm.bitrix24 = Some(BitrixDesktop {
+            enabled: false,
+            ..bitrix()
+        });
+        assert!(
+            crm_specs(&state, &settings, &plan)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        async fn error_of(state: &AppState, settings: &Settings) -> CommandError {
+            match crm_specs(state, settings, &NumberPlan::default()).await {
+                Err(e) => e,
+                Ok(specs) => panic!("secrets missing, yet {} CRMs", specs.len()),
+            }
+        }
+        settings.crm.bitrix24 = Some(bitrix());
+        let e = error_of(&state, &settings).await;
+        if e.code == crate::error::KEYRING_UNAVAILABLE {
+            return;
+        }
+        assert_eq!(e.code, "config", "{e:?}");
+        assert!(e.message.contains("bitrix24-webhook-url"), "{e:?}");
+        assert!(e.message.contains("Settings"), "{e:?}");
+
+        settings.crm.bitrix24 = Some(BitrixDesktop {
+            auth: BitrixAuthMode::OAuth,
+            portal_url: Some("https://acme.bitrix24.es".into()),
+            client_id: Some("local.abc".into()),
+            ..bitrix()
+        });
+        let e = error_of(&state, &settings).await;
+        assert_eq!(e.code, "config", "{e:?}");
+        assert!(e.message.contains("bitrix24-client-secret"), "{e:?}");
+        let set = |name, value: &str| secrets.set(name, Sensitive::new(value.to_string()));
+        set(SecretName::Bitrix24ClientSecret, "b24-secret")
+            .await
+            .unwrap();
+        let e = error_of(&state, &settings).await;
+        assert_eq!(e.code, "config", "{e:?}");
+        assert!(e.message.contains("bitrix24-refresh-token"), "{e:?}");
+        set(SecretName::Bitrix24RefreshToken, "b24-refresh")
+            .await
+            .unwrap();
+        let specs = crm_specs(&state, &settings, &plan).await.unwrap();
+        set(SecretName::Bitrix24ClientSecret, "").await.unwrap();
+        set(SecretName::Bitrix24RefreshToken, "").await.unwrap();
+        let [CrmSpec::Bitrix { settings: b24, .. }] = specs.as_slice() else {
+            panic!("not one Bitrix24 spec");
+        };
+        let ringside_bitrix24::BitrixAuth::OAuth {
+            portal_url,
+            client_id,
+            client_secret,
+            refresh_token,
+            ..
+        } = &b24.auth
+        else {
+            panic!("not OAuth: {:?}", b24.auth);
+        };
+        assert_eq!(portal_url, "https://acme.bitrix24.es");
+        assert_eq!(client_id, "local.abc");
+        assert_eq!(client_secret.expose(), "b24-secret");
+        assert_eq!(refresh_token.expose(), "b24-refresh");
     }
 }

@@ -118,6 +118,115 @@ pub struct ZohoDesktop {
     pub email: String,
 }
 
+/// How the desktop signs in to amoCRM (its secrets are in the keyring).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum AmoAuthMode {
+    /// A private integration's long-lived token (`amocrm-token`).
+    #[default]
+    #[serde(rename = "long_lived")]
+    LongLived,
+    /// An OAuth integration: `amocrm-client-secret` and the single-use
+    /// refresh token `amocrm-refresh-token` (every rotated one is written
+    /// back there).
+    #[serde(rename = "oauth")]
+    OAuth,
+}
+
+/// What amoCRM does with a call whose number no contact has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum AmoUnknownNumber {
+    /// Keep the call in the outbox, parked with the reason, for a person.
+    #[default]
+    Park,
+    /// Create a contact named after the number, then log the call to it.
+    CreateContact,
+}
+
+/// Embedded mode: this agent's amoCRM (Kommo) account. The long-lived
+/// token (`amocrm-token`), or the OAuth client secret
+/// (`amocrm-client-secret`) and refresh token (`amocrm-refresh-token`), are
+/// in the keyring.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default, deny_unknown_fields)]
+pub struct AmoDesktop {
+    pub enabled: bool,
+    /// The account, e.g. `https://acme.amocrm.ru` or `https://acme.kommo.com`.
+    pub base_url: String,
+    pub auth: AmoAuthMode,
+    /// OAuth: the integration's id.
+    pub client_id: Option<String>,
+    /// OAuth: the integration's redirect URI (exactly as registered).
+    pub redirect_uri: Option<String>,
+    /// This agent's amo user (its id comes from `/api/v4/users`).
+    pub email: String,
+    pub unknown_number: AmoUnknownNumber,
+}
+
+/// How the desktop signs in to Bitrix24 (its secrets are in the keyring).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum BitrixAuthMode {
+    /// An inbound webhook (`bitrix24-webhook-url`: the URL holds its
+    /// secret). Current portals refuse telephony methods through webhooks
+    /// (`WRONG_AUTH_TYPE`); lookups work.
+    #[serde(rename = "webhook")]
+    Webhook,
+    /// A local application: `bitrix24-client-secret` and the rotating
+    /// refresh token `bitrix24-refresh-token` (every new one is written back
+    /// there).
+    #[default]
+    #[serde(rename = "oauth")]
+    OAuth,
+}
+
+/// The Bitrix24 plan: how fast Ringside may call the portal's REST API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum BitrixPlan {
+    /// 2 requests per second, a burst of 50.
+    #[default]
+    Standard,
+    /// 5 requests per second, a burst of 250.
+    Enterprise,
+}
+
+/// Embedded mode: this agent's Bitrix24 portal. The webhook URL
+/// (`bitrix24-webhook-url`), or the local application's secret
+/// (`bitrix24-client-secret`) and refresh token (`bitrix24-refresh-token`),
+/// are in the keyring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default, deny_unknown_fields)]
+pub struct BitrixDesktop {
+    pub enabled: bool,
+    pub auth: BitrixAuthMode,
+    /// OAuth: the portal, e.g. `https://acme.bitrix24.es`.
+    pub portal_url: Option<String>,
+    /// OAuth: the local application's id, e.g. `local.xxxx`.
+    pub client_id: Option<String>,
+    /// `CRM_CREATE`: Bitrix24 makes a lead of an unknown caller.
+    pub crm_create: bool,
+    pub plan: BitrixPlan,
+}
+
+impl Default for BitrixDesktop {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            auth: BitrixAuthMode::OAuth,
+            portal_url: None,
+            client_id: None,
+            crm_create: true,
+            plan: BitrixPlan::Standard,
+        }
+    }
+}
+
 /// CRMs for the demo and embedded modes (a remote hub has its own).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -127,6 +236,10 @@ pub struct CrmSettings {
     pub vtiger: Option<VtigerDesktop>,
     /// `null` or `enabled: false` = off.
     pub zoho: Option<ZohoDesktop>,
+    /// `null` or `enabled: false` = off.
+    pub amocrm: Option<AmoDesktop>,
+    /// `null` or `enabled: false` = off.
+    pub bitrix24: Option<BitrixDesktop>,
     /// Demo mode: an emulated Vtiger with the demo data.
     pub demo_vtiger: bool,
 }
@@ -140,6 +253,16 @@ impl CrmSettings {
     /// The Zoho settings when Zoho is on.
     pub fn zoho_enabled(&self) -> Option<&ZohoDesktop> {
         self.zoho.as_ref().filter(|z| z.enabled)
+    }
+
+    /// The amoCRM settings when amoCRM is on.
+    pub fn amocrm_enabled(&self) -> Option<&AmoDesktop> {
+        self.amocrm.as_ref().filter(|a| a.enabled)
+    }
+
+    /// The Bitrix24 settings when Bitrix24 is on.
+    pub fn bitrix24_enabled(&self) -> Option<&BitrixDesktop> {
+        self.bitrix24.as_ref().filter(|b| b.enabled)
     }
 }
 
@@ -299,10 +422,30 @@ pub enum SecretName {
     /// Embedded mode with Zoho: the refresh token (written only by the
     /// Connect flow, `zoho_connect`; `set_secret` refuses it).
     ZohoRefreshToken,
+    /// Embedded mode with amoCRM (long-lived auth): the integration's token.
+    AmocrmToken,
+    /// Embedded mode with amoCRM (OAuth): the integration's secret.
+    AmocrmClientSecret,
+    /// Embedded mode with amoCRM (OAuth): the refresh token. Entered once;
+    /// amo's refresh tokens are single use, so every new one it issues is
+    /// written back here (before it is used) by the adapter's token store.
+    AmocrmRefreshToken,
+    /// Embedded mode with Bitrix24 (webhook auth): the inbound webhook URL
+    /// (it holds its secret).
+    #[serde(rename = "bitrix24-webhook-url")]
+    Bitrix24WebhookUrl,
+    /// Embedded mode with Bitrix24 (OAuth): the local application's secret.
+    #[serde(rename = "bitrix24-client-secret")]
+    Bitrix24ClientSecret,
+    /// Embedded mode with Bitrix24 (OAuth): the refresh token. Entered once;
+    /// Bitrix24 rotates it on every refresh, and the adapter's token store
+    /// writes each new one back here before it is used.
+    #[serde(rename = "bitrix24-refresh-token")]
+    Bitrix24RefreshToken,
 }
 
 impl SecretName {
-    pub const ALL: [SecretName; 7] = [
+    pub const ALL: [SecretName; 13] = [
         SecretName::PbxApiKey,
         SecretName::WebhookSecret,
         SecretName::HubToken,
@@ -310,6 +453,12 @@ impl SecretName {
         SecretName::VtigerGatewaySecret,
         SecretName::ZohoClientSecret,
         SecretName::ZohoRefreshToken,
+        SecretName::AmocrmToken,
+        SecretName::AmocrmClientSecret,
+        SecretName::AmocrmRefreshToken,
+        SecretName::Bitrix24WebhookUrl,
+        SecretName::Bitrix24ClientSecret,
+        SecretName::Bitrix24RefreshToken,
     ];
 
     /// The keyring entry name.
@@ -322,6 +471,12 @@ impl SecretName {
             SecretName::VtigerGatewaySecret => "vtiger-gateway-secret",
             SecretName::ZohoClientSecret => "zoho-client-secret",
             SecretName::ZohoRefreshToken => "zoho-refresh-token",
+            SecretName::AmocrmToken => "amocrm-token",
+            SecretName::AmocrmClientSecret => "amocrm-client-secret",
+            SecretName::AmocrmRefreshToken => "amocrm-refresh-token",
+            SecretName::Bitrix24WebhookUrl => "bitrix24-webhook-url",
+            SecretName::Bitrix24ClientSecret => "bitrix24-client-secret",
+            SecretName::Bitrix24RefreshToken => "bitrix24-refresh-token",
         }
     }
 }
@@ -360,6 +515,10 @@ pub enum TestTarget {
     Vtiger,
     /// The running connection's Zoho (`POST /api/v1/crms/zoho/check`).
     Zoho,
+    /// The running connection's amoCRM (`POST /api/v1/crms/amocrm/check`).
+    Amocrm,
+    /// The running connection's Bitrix24 (`POST /api/v1/crms/bitrix24/check`).
+    Bitrix24,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

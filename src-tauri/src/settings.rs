@@ -12,7 +12,7 @@ use std::str::FromStr;
 use ringside_core::NumberPlan;
 
 use crate::error::{CommandError, CommandResult};
-use crate::models::{Mode, Settings};
+use crate::models::{AmoAuthMode, BitrixAuthMode, Mode, Settings};
 
 pub const FILE_NAME: &str = "settings.json";
 
@@ -104,6 +104,21 @@ pub fn validate(mut s: Settings) -> CommandResult<Settings> {
         z.accounts_url = z.accounts_url.trim().trim_end_matches('/').to_string();
         z.client_id = z.client_id.trim().to_string();
         z.email = z.email.trim().to_string();
+    }
+    if let Some(a) = &mut s.crm.amocrm {
+        a.base_url = a.base_url.trim().trim_end_matches('/').to_string();
+        // trimmed only: amo compares the redirect URI with the registered one exactly
+        let optional =
+            |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        a.client_id = optional(a.client_id.take());
+        a.redirect_uri = optional(a.redirect_uri.take());
+        a.email = a.email.trim().to_string();
+    }
+    if let Some(b) = &mut s.crm.bitrix24 {
+        let optional =
+            |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        b.portal_url = optional(b.portal_url.take()).map(|u| u.trim_end_matches('/').to_string());
+        b.client_id = optional(b.client_id.take());
     }
 
     let embedded = s.mode == Mode::Embedded;
@@ -208,6 +223,84 @@ pub fn validate(mut s: Settings) -> CommandResult<Settings> {
             ));
         }
     }
+    if let Some(a) = &s.crm.amocrm {
+        if a.enabled || !a.base_url.is_empty() {
+            if a.base_url.is_empty() {
+                return Err(bad(
+                    "crm.amocrm.base_url",
+                    "the amoCRM account address is required, e.g. https://acme.amocrm.ru or \
+                     https://acme.kommo.com"
+                        .into(),
+                ));
+            }
+            let url = http_url(&a.base_url).map_err(|e| bad("crm.amocrm.base_url", e))?;
+            if url.query().is_some() || url.fragment().is_some() {
+                return Err(bad(
+                    "crm.amocrm.base_url",
+                    format!(
+                        "{:?} must be the account only, e.g. https://acme.amocrm.ru",
+                        a.base_url
+                    ),
+                ));
+            }
+        }
+        if a.enabled && a.auth == AmoAuthMode::OAuth {
+            if a.client_id.is_none() {
+                return Err(bad(
+                    "crm.amocrm.client_id",
+                    "OAuth needs the integration's id (amoCRM → amoMarket → your \
+                     integration → Keys and scopes)"
+                        .into(),
+                ));
+            }
+            if a.redirect_uri.is_none() {
+                return Err(bad(
+                    "crm.amocrm.redirect_uri",
+                    "OAuth needs the integration's redirect URI, exactly as registered".into(),
+                ));
+            }
+        }
+        if a.auth == AmoAuthMode::OAuth
+            && let Some(uri) = &a.redirect_uri
+        {
+            http_url(uri).map_err(|e| bad("crm.amocrm.redirect_uri", e))?;
+        }
+        if (a.enabled || !a.email.is_empty()) && !looks_like_email(&a.email) {
+            return Err(bad(
+                "crm.amocrm.email",
+                format!(
+                    "{:?} is not an e-mail address: your amoCRM user's, e.g. tony@acme.com",
+                    a.email
+                ),
+            ));
+        }
+    }
+    if let Some(b) = &s.crm.bitrix24 {
+        let oauth = b.auth == BitrixAuthMode::OAuth;
+        if b.enabled && oauth && b.portal_url.is_none() {
+            return Err(bad(
+                "crm.bitrix24.portal_url",
+                "OAuth needs the portal's address, e.g. https://acme.bitrix24.es".into(),
+            ));
+        }
+        if oauth && let Some(portal) = &b.portal_url {
+            let url = http_url(portal).map_err(|e| bad("crm.bitrix24.portal_url", e))?;
+            if url.query().is_some() || url.fragment().is_some() || url.path() != "/" {
+                return Err(bad(
+                    "crm.bitrix24.portal_url",
+                    format!("{portal:?} must be the portal only, e.g. https://acme.bitrix24.es"),
+                ));
+            }
+        }
+        if b.enabled && oauth && b.client_id.is_none() {
+            return Err(bad(
+                "crm.bitrix24.client_id",
+                "OAuth needs the local application's id (Bitrix24 → Developer resources → \
+                 Other → Local application), e.g. local.xxxx"
+                    .into(),
+            ));
+        }
+    }
     Ok(s)
 }
 
@@ -297,10 +390,20 @@ mod tests {
                                "username": "admin@acme.com", "office_phone": null },
                    "zoho": { "enabled": true, "accounts_url": "https://accounts.zoho.eu",
                              "client_id": "1000.XXXX", "email": "tony@acme.com" },
+                   "amocrm": { "enabled": true, "base_url": "https://acme.amocrm.ru",
+                               "auth": "long_lived", "client_id": null, "redirect_uri": null,
+                               "email": "tony@acme.com", "unknown_number": "park" },
                    "demo_vtiger": false }
         }"#;
         let s: Settings = serde_json::from_str(text).unwrap();
-        validate(s).unwrap();
+        let s = validate(s).unwrap();
+        assert_eq!(
+            s.crm.amocrm_enabled().map(|a| (a.auth, a.unknown_number)),
+            Some((
+                AmoAuthMode::LongLived,
+                crate::models::AmoUnknownNumber::Park
+            ))
+        );
         // a partial file fills in the rest
         let s: Settings = serde_json::from_str(r#"{"mode":"hub"}"#).unwrap();
         assert_eq!(s.hub.url, "http://127.0.0.1:8700");
@@ -482,6 +585,252 @@ mod tests {
         }
     }
 
+    fn amo(base_url: &str, email: &str) -> crate::models::AmoDesktop {
+        crate::models::AmoDesktop {
+            enabled: true,
+            base_url: base_url.into(),
+            email: email.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn amocrm_settings_validate_and_normalise() {
+        use crate::models::{AmoDesktop, AmoUnknownNumber};
+        // serde defaults: a block with only some fields fills in the rest
+        let s: Settings = serde_json::from_str(
+            r#"{"crm":{"amocrm":{"enabled":true,"base_url":"https://acme.kommo.com","email":"tony@acme.com"}}}"#,
+        )
+        .unwrap();
+        let a = s.crm.amocrm_enabled().unwrap();
+        assert_eq!(a.auth, AmoAuthMode::LongLived);
+        assert_eq!(a.unknown_number, AmoUnknownNumber::Park);
+        assert_eq!(
+            (a.client_id.as_deref(), a.redirect_uri.as_deref()),
+            (None, None)
+        );
+        validate(s).unwrap();
+        let s: Settings = serde_json::from_str(
+            r#"{"crm":{"amocrm":{"enabled":true,"base_url":"https://acme.amocrm.ru","auth":"oauth",
+                "client_id":"3f1c","redirect_uri":"https://ringside.test/oauth/amocrm",
+                "email":"tony@acme.com","unknown_number":"create_contact"}}}"#,
+        )
+        .unwrap();
+        let s = validate(s).unwrap();
+        let a = s.crm.amocrm_enabled().unwrap();
+        assert_eq!(a.auth, AmoAuthMode::OAuth);
+        assert_eq!(a.unknown_number, AmoUnknownNumber::CreateContact);
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["crm"]["amocrm"]["auth"], "oauth");
+        assert_eq!(json["crm"]["amocrm"]["unknown_number"], "create_contact");
+
+        let mut s = Settings::default();
+        s.crm.amocrm = Some(AmoDesktop {
+            client_id: Some("  ".into()),
+            redirect_uri: Some(" https://ringside.test/oauth/amocrm/ ".into()),
+            ..amo(" https://acme.amocrm.ru/ ", " tony@acme.com ")
+        });
+        let s = validate(s).unwrap();
+        let a = s.crm.amocrm_enabled().unwrap();
+        assert_eq!(a.base_url, "https://acme.amocrm.ru");
+        assert_eq!(a.email, "tony@acme.com");
+        assert_eq!(a.client_id, None);
+        // the redirect URI keeps its slash: amo compares it exactly
+        assert_eq!(
+            a.redirect_uri.as_deref(),
+            Some("https://ringside.test/oauth/amocrm/")
+        );
+
+        let check = |a: AmoDesktop, field: &str| {
+            let mut s = Settings::default();
+            s.crm.amocrm = Some(a);
+            let e = validate(s).unwrap_err();
+            assert_eq!(e.code, "invalid");
+            assert!(e.message.starts_with(field), "{field}: {}", e.message);
+        };
+        check(amo("", "tony@acme.com"), "crm.amocrm.base_url");
+        check(
+            amo("acme.amocrm.ru", "tony@acme.com"),
+            "crm.amocrm.base_url",
+        );
+        check(
+            amo("ftp://acme.amocrm.ru", "tony@acme.com"),
+            "crm.amocrm.base_url",
+        );
+        check(
+            amo("https://acme.amocrm.ru/?x=1", "tony@acme.com"),
+            "crm.amocrm.base_url",
+        );
+        check(
+            amo("https://user:pw@acme.amocrm.ru", "tony@acme.com"),
+            "crm.amocrm.base_url",
+        );
+        for email in ["", "tony", "tony@acme", "to ny@acme.com"] {
+            check(amo("https://acme.amocrm.ru", email), "crm.amocrm.email");
+        }
+        let oauth = AmoDesktop {
+            auth: AmoAuthMode::OAuth,
+            client_id: Some("3f1c".into()),
+            redirect_uri: Some("https://ringside.test/oauth/amocrm".into()),
+            ..amo("https://acme.amocrm.ru", "tony@acme.com")
+        };
+        let mut s = Settings::default();
+        s.crm.amocrm = Some(oauth.clone());
+        validate(s).unwrap();
+        check(
+            AmoDesktop {
+                client_id: None,
+                ..oauth.clone()
+            },
+            "crm.amocrm.client_id",
+        );
+        check(
+            AmoDesktop {
+                redirect_uri: Some(" ".into()),
+                ..oauth.clone()
+            },
+            "crm.amocrm.redirect_uri",
+        );
+        check(
+            AmoDesktop {
+                redirect_uri: Some("ringside.test/oauth".into()),
+                ..oauth.clone()
+            },
+            "crm.amocrm.redirect_uri",
+        );
+        // long-lived auth needs neither (and ignores what the hidden fields hold)
+        let mut s = Settings::default();
+        s.crm.amocrm = Some(AmoDesktop {
+            auth: AmoAuthMode::LongLived,
+            client_id: None,
+            redirect_uri: Some("not a url".into()),
+            ..oauth
+        });
+        validate(s).unwrap();
+        // http is fine (a local account: the emulator)
+        let mut s = Settings::default();
+        s.crm.amocrm = Some(amo("http://127.0.0.1:9000", "tony@acme.com"));
+        validate(s).unwrap();
+        // switched off and empty, it does not block saving
+        let mut s = Settings::default();
+        s.crm.amocrm = Some(AmoDesktop::default());
+        let s = validate(s).unwrap();
+        assert!(s.crm.amocrm_enabled().is_none());
+        // no field for a secret; unknown values are refused
+        for field in [
+            r#""token":"x""#,
+            r#""long_lived_token":"x""#,
+            r#""client_secret":"x""#,
+            r#""refresh_token":"x""#,
+            r#""auth":"password""#,
+            r#""unknown_number":"ignore""#,
+        ] {
+            let text = format!(r#"{{"crm":{{"amocrm":{{"enabled":true,{field}}}}}}}"#);
+            assert!(serde_json::from_str::<Settings>(&text).is_err(), "{field}");
+        }
+    }
+
+    #[test]
+    fn bitrix24_settings_validate_and_normalise() {
+        use crate::models::{BitrixDesktop, BitrixPlan};
+        // serde defaults: OAuth, CRM_CREATE on, the standard plan
+        let s: Settings = serde_json::from_str(
+            r#"{"crm":{"bitrix24":{"enabled":true,"portal_url":" https://acme.bitrix24.es/ ","client_id":" local.abc "}}}"#,
+        )
+        .unwrap();
+        let s = validate(s).unwrap();
+        let b = s.crm.bitrix24_enabled().unwrap();
+        assert_eq!(b.auth, BitrixAuthMode::OAuth);
+        assert!(b.crm_create);
+        assert_eq!(b.plan, BitrixPlan::Standard);
+        assert_eq!(b.portal_url.as_deref(), Some("https://acme.bitrix24.es"));
+        assert_eq!(b.client_id.as_deref(), Some("local.abc"));
+        let s: Settings = serde_json::from_str(
+            r#"{"crm":{"bitrix24":{"enabled":true,"auth":"webhook","portal_url":null,
+                "client_id":null,"crm_create":false,"plan":"enterprise"}}}"#,
+        )
+        .unwrap();
+        let s = validate(s).unwrap();
+        let b = s.crm.bitrix24_enabled().unwrap();
+        assert_eq!(b.auth, BitrixAuthMode::Webhook);
+        assert!(!b.crm_create);
+        assert_eq!(b.plan, BitrixPlan::Enterprise);
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["crm"]["bitrix24"]["auth"], "webhook");
+        assert_eq!(json["crm"]["bitrix24"]["plan"], "enterprise");
+
+        let oauth = BitrixDesktop {
+            enabled: true,
+            portal_url: Some("https://acme.bitrix24.es".into()),
+            client_id: Some("local.abc".into()),
+            ..BitrixDesktop::default()
+        };
+        let check = |b: BitrixDesktop, field: &str| {
+            let mut s = Settings::default();
+            s.crm.bitrix24 = Some(b);
+            let e = validate(s).unwrap_err();
+            assert_eq!(e.code, "invalid");
+            assert!(e.message.starts_with(field), "{field}: {}", e.message);
+        };
+        for portal in [
+            None,
+            Some(" "),
+            Some("acme.bitrix24.es"),
+            Some("ftp://acme.bitrix24.es"),
+            Some("https://acme.bitrix24.es/?x=1"),
+            Some("https://user:pw@acme.bitrix24.es"),
+            // a webhook URL is not the portal
+            Some("https://acme.bitrix24.es/rest/1/abc/"),
+        ] {
+            check(
+                BitrixDesktop {
+                    portal_url: portal.map(Into::into),
+                    ..oauth.clone()
+                },
+                "crm.bitrix24.portal_url",
+            );
+        }
+        check(
+            BitrixDesktop {
+                client_id: Some("  ".into()),
+                ..oauth.clone()
+            },
+            "crm.bitrix24.client_id",
+        );
+        // the webhook needs neither (and ignores what the hidden fields hold)
+        let mut s = Settings::default();
+        s.crm.bitrix24 = Some(BitrixDesktop {
+            auth: BitrixAuthMode::Webhook,
+            portal_url: Some("not a url".into()),
+            client_id: None,
+            ..oauth.clone()
+        });
+        validate(s).unwrap();
+        // http is fine (a local portal: the emulator)
+        let mut s = Settings::default();
+        s.crm.bitrix24 = Some(BitrixDesktop {
+            portal_url: Some("http://127.0.0.1:9000".into()),
+            ..oauth
+        });
+        validate(s).unwrap();
+        // switched off and empty, it does not block saving
+        let mut s = Settings::default();
+        s.crm.bitrix24 = Some(BitrixDesktop::default());
+        let s = validate(s).unwrap();
+        assert!(s.crm.bitrix24_enabled().is_none());
+        // no field for a secret; unknown values are refused
+        for field in [
+            r#""webhook_url":"x""#,
+            r#""client_secret":"x""#,
+            r#""refresh_token":"x""#,
+            r#""auth":"password""#,
+            r#""plan":"free""#,
+        ] {
+            let text = format!(r#"{{"crm":{{"bitrix24":{{"enabled":true,{field}}}}}}}"#);
+            assert!(serde_json::from_str::<Settings>(&text).is_err(), "{field}");
+        }
+    }
+
     #[test]
     fn a_file_from_before_crm_settings_loads() {
         let dir = tempfile::tempdir().unwrap();
@@ -504,6 +853,8 @@ mod tests {
         .unwrap();
         let s = load(&path).unwrap();
         assert!(s.crm.zoho.is_none());
+        assert!(s.crm.amocrm.is_none());
+        assert!(s.crm.bitrix24.is_none());
         assert!(s.crm.demo_vtiger);
     }
 

@@ -78,6 +78,16 @@ fn each_window_gets_only_its_commands() {
         ("crm_states", json!({})),
         ("crm_retry", json!({"crmId": "vtiger", "opId": 1})),
         ("test_connection", json!({"target": "zoho"})),
+        ("test_connection", json!({"target": "amocrm"})),
+        (
+            "set_secret",
+            json!({"name": "amocrm-refresh-token", "value": "x"}),
+        ),
+        ("test_connection", json!({"target": "bitrix24"})),
+        (
+            "set_secret",
+            json!({"name": "bitrix24-refresh-token", "value": "x"}),
+        ),
         ("zoho_connect", json!({})),
         ("zoho_disconnect", json!({})),
     ] {
@@ -106,6 +116,20 @@ fn each_window_gets_only_its_commands() {
     if let Err(e) = invoke(&main, "zoho_disconnect", json!({})) {
         assert_eq!(e["code"], "keyring_unavailable", "{e}");
     }
+    // amoCRM's connection test: main only; not connected here, it says so
+    let test = invoke(&main, "test_connection", json!({"target": "amocrm"})).expect("amocrm");
+    assert_eq!(test["ok"], false, "{test}");
+    assert!(
+        test["message"].as_str().unwrap().contains("not connected"),
+        "{test}"
+    );
+    // and Bitrix24's
+    let test = invoke(&main, "test_connection", json!({"target": "bitrix24"})).expect("bitrix24");
+    assert_eq!(test["ok"], false, "{test}");
+    assert!(
+        test["message"].as_str().unwrap().contains("not connected"),
+        "{test}"
+    );
     let e = invoke(&pop, "crm_links", json!({"number": "+34647460197"})).expect_err("crm_links");
     assert_eq!(e["code"], "unavailable", "pop crm_links: {e}");
     // no plugin is reachable from either webview

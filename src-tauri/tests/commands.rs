@@ -244,7 +244,13 @@ fn commands_against_the_embedded_demo_hub() {
             "vtiger-access-key",
             "vtiger-gateway-secret",
             "zoho-client-secret",
-            "zoho-refresh-token"
+            "zoho-refresh-token",
+            "amocrm-token",
+            "amocrm-client-secret",
+            "amocrm-refresh-token",
+            "bitrix24-webhook-url",
+            "bitrix24-client-secret",
+            "bitrix24-refresh-token",
         ]
     );
 

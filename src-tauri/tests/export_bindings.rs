@@ -34,6 +34,8 @@ fn export_bindings() {
         // desktop (src-tauri/src/models.rs, error.rs)
         models::AppSnapshot, models::ConnState, models::ConnStatus, models::CrmSettings,
         models::HubSettings, models::VtigerDesktop, models::ZohoDesktop,
+        models::AmoDesktop, models::AmoAuthMode, models::AmoUnknownNumber,
+        models::BitrixDesktop, models::BitrixAuthMode, models::BitrixPlan,
         models::KeyringStatus, models::Language, models::Mode, models::Navigate,
         models::PbxSettings, models::PopState, models::SecretName, models::SecretStatus,
         models::SecretsOverview, models::Settings, models::TestResult, models::TestTarget,

@@ -53,6 +53,12 @@ function backend(states: () => CrmState[] = () => [vtigerState()]): Record<strin
     'vtiger-gateway-secret': true,
     'zoho-client-secret': false,
     'zoho-refresh-token': false,
+    'amocrm-token': false,
+    'amocrm-client-secret': false,
+    'amocrm-refresh-token': false,
+    'bitrix24-webhook-url': false,
+    'bitrix24-client-secret': false,
+    'bitrix24-refresh-token': false,
   };
   handle('save_settings', (a: Record<string, unknown>) => a.settings);
   handle('secret_status', () => ({
@@ -108,6 +114,8 @@ describe('settings: CRM section', () => {
         office_phone: null,
       },
       zoho: null,
+      amocrm: null,
+      bitrix24: null,
       demo_vtiger: false,
     });
     expect(JSON.stringify(sent)).not.toMatch(/access_key|secret/i);
@@ -153,6 +161,8 @@ describe('settings: CRM section', () => {
     expect((invoked('save_settings')[0].settings as Settings).crm).toEqual({
       vtiger: null,
       zoho: null,
+      amocrm: null,
+      bitrix24: null,
       demo_vtiger: true,
     });
 
@@ -178,7 +188,13 @@ describe('settings: CRM section', () => {
     // settings from before CRMs get the defaults
     const old = f.settings();
     delete (old as Partial<Settings>).crm;
-    expect(normalizeSettings(old).crm).toEqual({ vtiger: null, zoho: null, demo_vtiger: false });
+    expect(normalizeSettings(old).crm).toEqual({
+      vtiger: null,
+      zoho: null,
+      amocrm: null,
+      bitrix24: null,
+      demo_vtiger: false,
+    });
   });
 });
 
@@ -333,6 +349,418 @@ describe('settings: Zoho', () => {
       client_id: '1000.X',
       email: 'a@b.in',
     });
+  });
+});
+
+describe('settings: amoCRM', () => {
+  const select = (id: string) => screen.getByTestId(id) as HTMLSelectElement;
+
+  it('switches between the long-lived token and the OAuth fields', async () => {
+    backend();
+    render(SettingsView, { settings: f.settings({ mode: 'embedded' }) });
+    expect(byId('settings-amocrm-enabled').checked).toBe(false);
+    // long-lived by default: the token field, no OAuth fields
+    expect(select('settings-amocrm-auth').value).toBe('long_lived');
+    expect(byId('settings-amocrm-token').type).toBe('password');
+    expect(screen.getByTestId('settings-amocrm-token-save')).toBeTruthy();
+    for (const id of [
+      'settings-amocrm-client-id',
+      'settings-amocrm-redirect-uri',
+      'settings-amocrm-client-secret',
+      'settings-amocrm-refresh-token',
+    ]) {
+      expect(screen.queryByTestId(id), id).toBeNull();
+    }
+
+    await fireEvent.change(select('settings-amocrm-auth'), { target: { value: 'oauth' } });
+    expect(screen.queryByTestId('settings-amocrm-token')).toBeNull();
+    expect(byId('settings-amocrm-client-id')).toBeTruthy();
+    expect(byId('settings-amocrm-redirect-uri')).toBeTruthy();
+    expect(byId('settings-amocrm-client-secret').type).toBe('password');
+    expect(byId('settings-amocrm-refresh-token').type).toBe('password');
+    expect(screen.getByTestId('settings-amocrm-client-secret-save')).toBeTruthy();
+    expect(screen.getByTestId('settings-amocrm-refresh-token-save')).toBeTruthy();
+
+    await fireEvent.change(select('settings-amocrm-auth'), { target: { value: 'long_lived' } });
+    expect(byId('settings-amocrm-token')).toBeTruthy();
+    expect(screen.queryByTestId('settings-amocrm-client-id')).toBeNull();
+  });
+
+  it('validates, then saves the long-lived settings without the token', async () => {
+    backend();
+    const saved: Settings[] = [];
+    render(SettingsView, {
+      settings: f.settings({ mode: 'embedded' }),
+      onsaved: (s: Settings) => saved.push(s),
+    });
+    await fireEvent.click(byId('settings-amocrm-enabled'));
+    await fireEvent.click(byId('settings-save'));
+    // switched on, it needs an address and an e-mail
+    expect(invoked('save_settings')).toHaveLength(0);
+    await waitFor(() =>
+      expect(byId('settings-amocrm-base-url').getAttribute('aria-invalid')).toBe('true'),
+    );
+    expect(byId('settings-amocrm-email').getAttribute('aria-invalid')).toBe('true');
+
+    await fireEvent.input(byId('settings-amocrm-base-url'), {
+      target: { value: ' https://acme.amocrm.ru/ ' },
+    });
+    await fireEvent.input(byId('settings-amocrm-email'), { target: { value: 'tony at acme' } });
+    await fireEvent.click(byId('settings-save'));
+    await waitFor(() =>
+      expect(byId('settings-amocrm-email-error').textContent).toBe(
+        'An e-mail address, e.g. tony@acme.com.',
+      ),
+    );
+    expect(invoked('save_settings')).toHaveLength(0);
+
+    await fireEvent.input(byId('settings-amocrm-email'), { target: { value: ' tony@acme.com ' } });
+    await fireEvent.change(select('settings-amocrm-unknown-number'), {
+      target: { value: 'create_contact' },
+    });
+    await fireEvent.click(byId('settings-save'));
+    await waitFor(() => expect(invoked('save_settings')).toHaveLength(1));
+    const sent = invoked('save_settings')[0].settings as Settings;
+    expect(sent.crm.amocrm).toEqual({
+      enabled: true,
+      base_url: 'https://acme.amocrm.ru',
+      auth: 'long_lived',
+      client_id: null,
+      redirect_uri: null,
+      email: 'tony@acme.com',
+      unknown_number: 'create_contact',
+    });
+    expect(JSON.stringify(sent)).not.toMatch(/secret|refresh_token|"token/i);
+    await waitFor(() => expect(saved).toHaveLength(1));
+  });
+
+  it('needs the integration id and redirect URI for OAuth, then saves them', async () => {
+    backend();
+    const s = f.settings({ mode: 'embedded' });
+    s.crm.amocrm = {
+      enabled: true,
+      base_url: 'https://acme.kommo.com',
+      auth: 'long_lived',
+      client_id: null,
+      redirect_uri: null,
+      email: 'tony@acme.com',
+      unknown_number: 'park',
+    };
+    render(SettingsView, { settings: s });
+    await fireEvent.change(select('settings-amocrm-auth'), { target: { value: 'oauth' } });
+    await fireEvent.click(byId('settings-save'));
+    expect(invoked('save_settings')).toHaveLength(0);
+    await waitFor(() =>
+      expect(byId('settings-amocrm-client-id').getAttribute('aria-invalid')).toBe('true'),
+    );
+    expect(byId('settings-amocrm-redirect-uri').getAttribute('aria-invalid')).toBe('true');
+
+    await fireEvent.input(byId('settings-amocrm-client-id'), { target: { value: ' 3f1c2b9e ' } });
+    await fireEvent.input(byId('settings-amocrm-redirect-uri'), {
+      target: { value: 'ringside.test/oauth' },
+    });
+    await fireEvent.click(byId('settings-save'));
+    await waitFor(() =>
+      expect(byId('settings-amocrm-redirect-uri').getAttribute('aria-invalid')).toBe('true'),
+    );
+    expect(byId('settings-amocrm-client-id').getAttribute('aria-invalid')).toBeNull();
+    expect(invoked('save_settings')).toHaveLength(0);
+
+    await fireEvent.input(byId('settings-amocrm-redirect-uri'), {
+      target: { value: ' https://ringside.test/oauth/amocrm/ ' },
+    });
+    await fireEvent.click(byId('settings-save'));
+    await waitFor(() => expect(invoked('save_settings')).toHaveLength(1));
+    expect((invoked('save_settings')[0].settings as Settings).crm.amocrm).toEqual({
+      enabled: true,
+      base_url: 'https://acme.kommo.com',
+      auth: 'oauth',
+      client_id: '3f1c2b9e',
+      // exactly as registered: only the spaces go
+      redirect_uri: 'https://ringside.test/oauth/amocrm/',
+      email: 'tony@acme.com',
+      unknown_number: 'park',
+    });
+  });
+
+  it('stores the token, the client secret and the refresh token in the keyring', async () => {
+    backend();
+    render(SettingsView, { settings: f.settings({ mode: 'embedded' }) });
+    await waitFor(() => expect(byId('settings-amocrm-token-stored').dataset.stored).toBe('false'));
+    await fireEvent.input(byId('settings-amocrm-token'), { target: { value: 'amo-l0ng-lived' } });
+    await fireEvent.click(byId('settings-amocrm-token-save'));
+    await waitFor(() => expect(byId('settings-amocrm-token-stored').dataset.stored).toBe('true'));
+    expect(byId('settings-amocrm-token').value).toBe('');
+
+    await fireEvent.change(select('settings-amocrm-auth'), { target: { value: 'oauth' } });
+    await fireEvent.input(byId('settings-amocrm-client-secret'), { target: { value: 'amo-s3cret' } });
+    await fireEvent.click(byId('settings-amocrm-client-secret-save'));
+    await fireEvent.input(byId('settings-amocrm-refresh-token'), { target: { value: 'def50200-refresh' } });
+    await fireEvent.click(byId('settings-amocrm-refresh-token-save'));
+    expect(invoked('set_secret')).toEqual([
+      { name: 'amocrm-token', value: 'amo-l0ng-lived' },
+      { name: 'amocrm-client-secret', value: 'amo-s3cret' },
+      { name: 'amocrm-refresh-token', value: 'def50200-refresh' },
+    ]);
+    await waitFor(() =>
+      expect(byId('settings-amocrm-refresh-token-stored').dataset.stored).toBe('true'),
+    );
+    expect(byId('settings-amocrm-client-secret-stored').dataset.stored).toBe('true');
+    for (const v of ['amo-l0ng-lived', 'amo-s3cret', 'def50200-refresh']) {
+      expect(document.body.innerHTML).not.toContain(v);
+    }
+    expect(invoked('save_settings')).toHaveLength(0);
+  });
+
+  it('explains what happens to calls from unknown numbers', async () => {
+    backend();
+    render(SettingsView, { settings: f.settings({ mode: 'embedded' }) });
+    const help = screen.getByTestId('settings-amocrm-unknown-number-help');
+    expect(select('settings-amocrm-unknown-number').value).toBe('park');
+    expect(help.textContent).toContain('waits in the CRM outbox');
+    await fireEvent.change(select('settings-amocrm-unknown-number'), {
+      target: { value: 'create_contact' },
+    });
+    expect(screen.getByTestId('settings-amocrm-unknown-number-help').textContent).toContain(
+      'gets a new contact named after the number',
+    );
+  });
+
+  it('tests amoCRM', async () => {
+    backend();
+    handle('test_connection', (a: Record<string, unknown>) =>
+      a.target === 'amocrm'
+        ? { ok: true, message: 'Connected to amocrm as Ringside (ringside)' }
+        : { ok: false, message: 'no' },
+    );
+    render(SettingsView, { settings: f.settings({ mode: 'embedded' }) });
+    await fireEvent.click(byId('settings-test-amocrm'));
+    await waitFor(() => expect(byId('settings-test-result').dataset.ok).toBe('true'));
+    expect(byId('settings-test-result').dataset.target).toBe('amocrm');
+    expect(byId('settings-test-result').textContent).toContain('Connected to amocrm');
+    expect(invoked('test_connection')).toEqual([{ target: 'amocrm' }]);
+  });
+
+  it('validates and normalises the amoCRM block', () => {
+    const s = f.settings();
+    s.crm.amocrm = {
+      enabled: true,
+      base_url: 'acme.amocrm.ru',
+      auth: 'oauth',
+      client_id: ' ',
+      redirect_uri: null,
+      email: 'tony@acme',
+      unknown_number: 'park',
+    };
+    expect(validateSettings(s)).toEqual({
+      'settings-amocrm-base-url': 'valid.url',
+      'settings-amocrm-client-id': 'valid.required',
+      'settings-amocrm-redirect-uri': 'valid.required',
+      'settings-amocrm-email': 'valid.email',
+    });
+    // long-lived: the OAuth fields do not matter
+    s.crm.amocrm = { ...s.crm.amocrm, base_url: 'https://acme.amocrm.ru', email: 'a@b.ru', auth: 'long_lived' };
+    expect(validateSettings(s)).toEqual({});
+    expect(normalizeSettings(s).crm.amocrm?.client_id).toBeNull();
+    // an untouched, switched-off block is sent as null
+    s.crm.amocrm = {
+      enabled: false,
+      base_url: ' ',
+      auth: 'long_lived',
+      client_id: '',
+      redirect_uri: ' ',
+      email: '',
+      unknown_number: 'park',
+    };
+    expect(validateSettings(s)).toEqual({});
+    expect(normalizeSettings(s).crm.amocrm).toBeNull();
+  });
+});
+
+describe('settings: Bitrix24', () => {
+  const select = (id: string) => screen.getByTestId(id) as HTMLSelectElement;
+  const oauthIds = [
+    'settings-bitrix24-portal-url',
+    'settings-bitrix24-client-id',
+    'settings-bitrix24-client-secret',
+    'settings-bitrix24-refresh-token',
+  ];
+
+  it('switches between the local application (OAuth) and the webhook fields', async () => {
+    backend();
+    render(SettingsView, { settings: f.settings({ mode: 'embedded' }) });
+    expect(byId('settings-bitrix24-enabled').checked).toBe(false);
+    // OAuth by default: portal, client id, secret and refresh token; no webhook
+    expect(select('settings-bitrix24-auth').value).toBe('oauth');
+    for (const id of oauthIds) expect(byId(id), id).toBeTruthy();
+    expect(byId('settings-bitrix24-client-secret').type).toBe('password');
+    expect(byId('settings-bitrix24-refresh-token').type).toBe('password');
+    expect(screen.getByTestId('settings-bitrix24-client-secret-save')).toBeTruthy();
+    expect(screen.getByTestId('settings-bitrix24-refresh-token-save')).toBeTruthy();
+    expect(screen.queryByTestId('settings-bitrix24-webhook-url')).toBeNull();
+
+    await fireEvent.change(select('settings-bitrix24-auth'), { target: { value: 'webhook' } });
+    expect(byId('settings-bitrix24-webhook-url').type).toBe('password');
+    expect(screen.getByTestId('settings-bitrix24-webhook-url-save')).toBeTruthy();
+    for (const id of oauthIds) expect(screen.queryByTestId(id), id).toBeNull();
+    // the webhook cannot log calls: the help says so
+    expect(screen.getByTestId('settings-bitrix24-auth-help').textContent).toContain(
+      'calls cannot be logged',
+    );
+
+    await fireEvent.change(select('settings-bitrix24-auth'), { target: { value: 'oauth' } });
+    expect(byId('settings-bitrix24-portal-url')).toBeTruthy();
+    expect(screen.queryByTestId('settings-bitrix24-webhook-url')).toBeNull();
+  });
+
+  it('validates, then saves the OAuth settings, the plan and CRM_CREATE without secrets', async () => {
+    backend();
+    const saved: Settings[] = [];
+    render(SettingsView, {
+      settings: f.settings({ mode: 'embedded' }),
+      onsaved: (s: Settings) => saved.push(s),
+    });
+    await fireEvent.click(byId('settings-bitrix24-enabled'));
+    await fireEvent.click(byId('settings-save'));
+    // switched on with OAuth, it needs the portal and the application id
+    expect(invoked('save_settings')).toHaveLength(0);
+    await waitFor(() =>
+      expect(byId('settings-bitrix24-portal-url').getAttribute('aria-invalid')).toBe('true'),
+    );
+    expect(byId('settings-bitrix24-client-id').getAttribute('aria-invalid')).toBe('true');
+
+    // a webhook URL is not the portal
+    await fireEvent.input(byId('settings-bitrix24-portal-url'), {
+      target: { value: 'https://acme.bitrix24.es/rest/1/abc123/' },
+    });
+    await fireEvent.input(byId('settings-bitrix24-client-id'), { target: { value: ' local.6789abc ' } });
+    await fireEvent.click(byId('settings-save'));
+    await waitFor(() =>
+      expect(byId('settings-bitrix24-portal-url-error').textContent).not.toBe(''),
+    );
+    expect(byId('settings-bitrix24-client-id').getAttribute('aria-invalid')).toBeNull();
+    expect(invoked('save_settings')).toHaveLength(0);
+
+    await fireEvent.input(byId('settings-bitrix24-portal-url'), {
+      target: { value: ' https://acme.bitrix24.es/ ' },
+    });
+    expect(byId('settings-bitrix24-crm-create').checked).toBe(true);
+    await fireEvent.click(byId('settings-bitrix24-crm-create'));
+    expect(select('settings-bitrix24-plan').value).toBe('standard');
+    await fireEvent.change(select('settings-bitrix24-plan'), { target: { value: 'enterprise' } });
+    await fireEvent.click(byId('settings-save'));
+    await waitFor(() => expect(invoked('save_settings')).toHaveLength(1));
+    const sent = invoked('save_settings')[0].settings as Settings;
+    expect(sent.crm.bitrix24).toEqual({
+      enabled: true,
+      auth: 'oauth',
+      portal_url: 'https://acme.bitrix24.es',
+      client_id: 'local.6789abc',
+      crm_create: false,
+      plan: 'enterprise',
+    });
+    expect(JSON.stringify(sent)).not.toMatch(/secret|refresh_token|webhook_url/i);
+    await waitFor(() => expect(saved).toHaveLength(1));
+  });
+
+  it('saves the webhook mode without a portal or an application id', async () => {
+    backend();
+    render(SettingsView, { settings: f.settings({ mode: 'embedded' }) });
+    await fireEvent.click(byId('settings-bitrix24-enabled'));
+    await fireEvent.change(select('settings-bitrix24-auth'), { target: { value: 'webhook' } });
+    await fireEvent.click(byId('settings-save'));
+    await waitFor(() => expect(invoked('save_settings')).toHaveLength(1));
+    expect((invoked('save_settings')[0].settings as Settings).crm.bitrix24).toEqual({
+      enabled: true,
+      auth: 'webhook',
+      portal_url: null,
+      client_id: null,
+      crm_create: true,
+      plan: 'standard',
+    });
+  });
+
+  it('stores the webhook URL, the client secret and the refresh token in the keyring', async () => {
+    backend();
+    render(SettingsView, { settings: f.settings({ mode: 'embedded' }) });
+    await waitFor(() =>
+      expect(byId('settings-bitrix24-client-secret-stored').dataset.stored).toBe('false'),
+    );
+    await fireEvent.input(byId('settings-bitrix24-client-secret'), { target: { value: 'b24-s3cret' } });
+    await fireEvent.click(byId('settings-bitrix24-client-secret-save'));
+    await fireEvent.input(byId('settings-bitrix24-refresh-token'), { target: { value: 'b24-refresh-1' } });
+    await fireEvent.click(byId('settings-bitrix24-refresh-token-save'));
+    await waitFor(() =>
+      expect(byId('settings-bitrix24-refresh-token-stored').dataset.stored).toBe('true'),
+    );
+    expect(byId('settings-bitrix24-client-secret-stored').dataset.stored).toBe('true');
+    expect(byId('settings-bitrix24-refresh-token').value).toBe('');
+
+    await fireEvent.change(select('settings-bitrix24-auth'), { target: { value: 'webhook' } });
+    const hook = 'https://acme.bitrix24.es/rest/1/abc123xyz/';
+    await fireEvent.input(byId('settings-bitrix24-webhook-url'), { target: { value: hook } });
+    await fireEvent.click(byId('settings-bitrix24-webhook-url-save'));
+    await waitFor(() =>
+      expect(byId('settings-bitrix24-webhook-url-stored').dataset.stored).toBe('true'),
+    );
+    expect(byId('settings-bitrix24-webhook-url').value).toBe('');
+    expect(invoked('set_secret')).toEqual([
+      { name: 'bitrix24-client-secret', value: 'b24-s3cret' },
+      { name: 'bitrix24-refresh-token', value: 'b24-refresh-1' },
+      { name: 'bitrix24-webhook-url', value: hook },
+    ]);
+    for (const v of ['b24-s3cret', 'b24-refresh-1', 'abc123xyz']) {
+      expect(document.body.innerHTML).not.toContain(v);
+    }
+    expect(invoked('save_settings')).toHaveLength(0);
+  });
+
+  it('tests Bitrix24', async () => {
+    backend();
+    handle('test_connection', (a: Record<string, unknown>) =>
+      a.target === 'bitrix24'
+        ? { ok: true, message: 'Connected to bitrix24 as Tony Manero' }
+        : { ok: false, message: 'no' },
+    );
+    render(SettingsView, { settings: f.settings({ mode: 'embedded' }) });
+    await fireEvent.click(byId('settings-test-bitrix24'));
+    await waitFor(() => expect(byId('settings-test-result').dataset.ok).toBe('true'));
+    expect(byId('settings-test-result').dataset.target).toBe('bitrix24');
+    expect(byId('settings-test-result').textContent).toContain('Connected to bitrix24');
+    expect(invoked('test_connection')).toEqual([{ target: 'bitrix24' }]);
+  });
+
+  it('validates and normalises the Bitrix24 block', () => {
+    const s = f.settings();
+    s.crm.bitrix24 = {
+      enabled: true,
+      auth: 'oauth',
+      portal_url: 'acme.bitrix24.es',
+      client_id: ' ',
+      crm_create: true,
+      plan: 'standard',
+    };
+    expect(validateSettings(s)).toEqual({
+      'settings-bitrix24-portal-url': 'valid.url',
+      'settings-bitrix24-client-id': 'valid.required',
+    });
+    s.crm.bitrix24 = { ...s.crm.bitrix24, portal_url: 'https://acme.bitrix24.es?x=1' };
+    expect(validateSettings(s)['settings-bitrix24-portal-url']).toBe('valid.url');
+    // webhook: the OAuth fields do not matter
+    s.crm.bitrix24 = { ...s.crm.bitrix24, auth: 'webhook' };
+    expect(validateSettings(s)).toEqual({});
+    expect(normalizeSettings(s).crm.bitrix24?.client_id).toBeNull();
+    // an untouched, switched-off block is sent as null
+    s.crm.bitrix24 = {
+      enabled: false,
+      auth: 'oauth',
+      portal_url: ' ',
+      client_id: '',
+      crm_create: true,
+      plan: 'standard',
+    };
+    expect(validateSettings(s)).toEqual({});
+    expect(normalizeSettings(s).crm.bitrix24).toBeNull();
   });
 });
 

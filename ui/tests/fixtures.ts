@@ -28,7 +28,7 @@ export function settings(over: Partial<Settings> = {}): Settings {
     hotkey: 'CmdOrCtrl+Shift+D',
     theme: 'system',
     language: 'en',
-    crm: { vtiger: null, zoho: null, demo_vtiger: false },
+    crm: { vtiger: null, zoho: null, amocrm: null, bitrix24: null, demo_vtiger: false },
     ...over,
   };
 }

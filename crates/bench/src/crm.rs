@@ -724,6 +724,7 @@ async fn direct_round(calls: &[Vec<IncomingEvent>], params: Params) -> anyhow::R
                     .as_deref()
                     .and_then(|e| crm.directory().user(e)),
                 previous_user: None,
+                prior: Vec::new(),
                 extension: data.extension,
                 call: call.clone(),
             });

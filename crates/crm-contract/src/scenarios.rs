@@ -159,13 +159,14 @@ pub async fn inbound_answered<T: Target>() {
             "{}: {ring:?}",
             T::NAME
         );
-        assert_eq!(
-            detail(&got[1], "agent"),
-            Some("201"),
-            "{}: {:?}",
-            T::NAME,
-            got[1]
-        );
+        if let Some(answered) = got.iter().find(|r| r.op == "answered") {
+            assert_eq!(
+                detail(answered, "agent"),
+                Some("201"),
+                "{}: {answered:?}",
+                T::NAME
+            );
+        }
     }
 }
 
@@ -276,12 +277,12 @@ pub async fn transfer<T: Target>() {
     assert_eq!(rig.ops_for(&id), want, "{}", T::NAME);
     let got = rig.received_for(&id);
     if live(&rig) {
+        let transfer = got.iter().find(|r| r.op == "transfer").expect("a transfer");
         assert_eq!(
-            detail(&got[2], "agent"),
+            detail(transfer, "agent"),
             Some("202"),
-            "{}: {:?}",
-            T::NAME,
-            got[2]
+            "{}: {transfer:?}",
+            T::NAME
         );
     }
     assert_eq!(detail(got.last().unwrap(), "result"), Some("answered"));

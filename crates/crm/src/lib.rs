@@ -29,9 +29,9 @@ pub use directory::AgentDirectory;
 pub use layers::{Guarded, Limits, Throttle};
 pub use lookup::{CacheSettings, CacheStats, CachedLookup, CombinedLookup};
 pub use outbox::{DeliverySettings, Outbox, OutboxStatus, Pass, plan_in};
-pub use plan::{OpData, PlanPolicy, Planner};
+pub use plan::{OpData, PlanPolicy, Planner, record_external_ring};
 pub use provider::{
     Capabilities, Capability, Confirmation, ConnectionInfo, CrmProvider, CrmUser, Delivered,
-    NewContact, OpKind, Operation, unsupported,
+    NewContact, OpKind, Operation, PriorOp, unsupported,
 };
 pub use runtime::{Crm, CrmSet, CrmSettings, OutboxHook};

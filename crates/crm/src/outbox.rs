@@ -24,7 +24,7 @@ use tokio::sync::Notify;
 
 use crate::directory::AgentDirectory;
 use crate::plan::{OpData, Planner};
-use crate::provider::{Confirmation, CrmProvider, OpKind, Operation};
+use crate::provider::{Confirmation, CrmProvider, OpKind, Operation, PriorOp};
 
 /// How deliveries are paced and retried, per CRM.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -251,7 +251,24 @@ impl Outbox {
 
     async fn deliver_one(&self, op: OutboxOp) -> Result<Step> {
         let call_id = op.call_id.clone();
-        let Some(call) = self.journal.read(move |q| q.call(&call_id)).await? else {
+        let crm = self.crm().to_string();
+        let (call, earlier) = self
+            .journal
+            .read(move |q| Ok((q.call(&call_id)?, q.outbox_for_call(&crm, &call_id)?)))
+            .await?;
+        let prior = earlier
+            .into_iter()
+            .filter(|o| o.state == OutboxState::Delivered && o.id != op.id)
+            .map(|o| PriorOp {
+                op_key: o.op_key,
+                sent: o
+                    .sent
+                    .as_deref()
+                    .and_then(|s| serde_json::from_str(s).ok())
+                    .unwrap_or(serde_json::Value::Null),
+            })
+            .collect();
+        let Some(call) = call else {
             return self
                 .park(
                     &op,
@@ -296,6 +313,7 @@ impl Outbox {
                 .and_then(|e| self.directory.user(e)),
             extension: data.extension,
             call,
+            prior,
         };
 
         if op.attempts > 0 {

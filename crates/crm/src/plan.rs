@@ -36,6 +36,32 @@ const RANK_TRANSFER: i64 = 100;
 const RANK_ENDED: i64 = 10_000;
 const RANK_RECORDING: i64 = 10_001;
 
+/// Record, inside an open write, that `crm` already knows `call` as ringing
+/// (the CRM started it, e.g. Bitrix24's own click-to-call, and gave it an
+/// id): a delivered `ring` whose `sent` later operations read, so the ring
+/// is never sent to that CRM.
+pub fn record_external_ring(
+    tx: &mut ringside_journal::WriteTx<'_>,
+    crm: &str,
+    call: &Call,
+    sent: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> ringside_core::Result<()> {
+    let op = NewOutboxOp {
+        crm: crm.to_string(),
+        call_id: call.id.clone(),
+        op_key: "ring".into(),
+        rank: RANK_RING,
+        kind: "ring".into(),
+        data: "{}".into(),
+        not_before: now,
+    };
+    if let Some(id) = tx.enqueue_outbox(&op, now)? {
+        tx.outbox_delivered(id, now, &sent.to_string())?;
+    }
+    Ok(())
+}
+
 /// How one CRM wants calls planned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanPolicy {

@@ -196,6 +196,18 @@ pub struct Operation {
     pub user: Option<CrmUser>,
     /// For a transfer: the agent the call came from.
     pub previous_user: Option<CrmUser>,
+    /// What this CRM was sent for the call's earlier operations (their
+    /// `Delivered::sent`), in order: an adapter whose CRM hands back an id at
+    /// ring (Bitrix24's `CALL_ID`) finds it here, across restarts.
+    pub prior: Vec<PriorOp>,
+}
+
+/// An operation of the same call already delivered to this CRM.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriorOp {
+    /// `ring`, `answered`, `transfer:…`, `ended`, `recording`.
+    pub op_key: String,
+    pub sent: serde_json::Value,
 }
 
 /// What a delivery sent, kept with the outbox row (no secrets).

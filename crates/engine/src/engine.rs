@@ -262,6 +262,18 @@ impl Engine {
     /// journaled (status `dialing`) before the PBX is asked, so its events
     /// find it. Never retried: a repeated dial would ring the customer twice.
     pub async fn dial(&self, extension: &str, destination: &str) -> Result<Call> {
+        self.dial_with(extension, destination, |_, _| Ok(())).await
+    }
+
+    /// [`Engine::dial`], running `also` in the transaction that journals the
+    /// new call (before the PBX is asked): e.g. a CRM that started the call
+    /// records the id it already gave it, so no ring is registered twice.
+    pub async fn dial_with(
+        &self,
+        extension: &str,
+        destination: &str,
+        also: impl FnOnce(&mut WriteTx<'_>, &Call) -> Result<()> + Send + 'static,
+    ) -> Result<Call> {
         let extension = extension.trim();
         if extension.is_empty() || !extension.chars().all(|c| c.is_ascii_digit()) {
             return Err(Error::invalid(format!("{extension:?} is not an extension")));
@@ -276,7 +288,7 @@ impl Engine {
             destination.trim(),
             now,
         );
-        let saved = self.save(call).await?;
+        let saved = self.save_with(call, also).await?;
         tracing::info!(call = %id, extension, "dialing");
         match self
             .inner
@@ -411,7 +423,11 @@ impl Engine {
         })
     }
 
-    async fn save(&self, call: Call) -> Result<Call> {
+    async fn save_with(
+        &self,
+        call: Call,
+        also: impl FnOnce(&mut WriteTx<'_>, &Call) -> Result<()> + Send + 'static,
+    ) -> Result<Call> {
         let outbox = self.inner.outbox.clone();
         let now = self.now();
         let (seq, call) = self
@@ -419,6 +435,7 @@ impl Engine {
             .journal
             .write(move |tx| {
                 let seq = tx.save_call(&call)?;
+                also(tx, &call)?;
                 outbox.plan_in(tx, &call, now)?;
                 Ok((seq, call))
             })

@@ -123,6 +123,92 @@ pub struct CrmSection {
     pub zoho: Option<ZohoConfig>,
     /// `[crm.amocrm]`: amoCRM (Kommo).
     pub amocrm: Option<AmoConfig>,
+    /// `[crm.bitrix24]`: Bitrix24 telephony.
+    pub bitrix24: Option<BitrixConfig>,
+}
+
+/// `[crm.bitrix24]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BitrixConfig {
+    /// An inbound webhook URL (`https://acme.bitrix24.es/rest/1/abc…/`): the
+    /// URL is the secret. Current portals refuse telephony methods through
+    /// webhooks (`WRONG_AUTH_TYPE`); then use a local application:
+    pub webhook_url: Option<SecretRef>,
+    pub portal_url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretRef>,
+    /// Bitrix24 refresh tokens rotate: each new one is written back here, so
+    /// it must be `{ keyring = "…" }`.
+    pub refresh_token: Option<SecretRef>,
+    /// `CRM_CREATE`: unknown callers become leads (shown in the pop). Default true.
+    #[serde(default = "default_true")]
+    pub crm_create: bool,
+    /// The token Bitrix24 sends with events (`auth[application_token]`):
+    /// `ONEXTERNALCALLSTART` to `{public_url}/crm/bitrix24/events`.
+    pub application_token: Option<SecretRef>,
+    /// Default: the leaky bucket of standard plans, 2 requests/s with a
+    /// burst of 50 (Enterprise: 5 and 250).
+    #[serde(default = "bitrix_limits")]
+    pub limits: ringside_crm::Limits,
+    #[serde(default)]
+    pub cache: ringside_crm::CacheSettings,
+    #[serde(default)]
+    pub delivery: ringside_crm::DeliverySettings,
+    /// Extension → user overrides; by default users are read from
+    /// `user.get` (`UF_PHONE_INNER`).
+    #[serde(default)]
+    pub users: Vec<ringside_crm::CrmUser>,
+}
+
+fn bitrix_limits() -> ringside_crm::Limits {
+    ringside_crm::Limits {
+        requests_per_second: 2.0,
+        burst: 50,
+        timeout_seconds: 10.0,
+    }
+}
+
+impl BitrixConfig {
+    pub fn crm_settings(&self) -> ringside_crm::CrmSettings {
+        ringside_crm::CrmSettings {
+            limits: self.limits.clone(),
+            cache: self.cache.clone(),
+            delivery: self.delivery.clone(),
+            users: self.users.clone(),
+            discover_users: true,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        let oauth = [
+            self.portal_url.is_some(),
+            self.client_id.is_some(),
+            self.client_secret.is_some(),
+            self.refresh_token.is_some(),
+        ];
+        match (self.webhook_url.is_some(), oauth) {
+            (true, [false, false, false, false]) => {}
+            (false, [true, true, true, true]) => {
+                if let Some(url) = &self.portal_url {
+                    check_http_url("crm.bitrix24.portal_url", url)?;
+                }
+                if !matches!(self.refresh_token, Some(SecretRef::Keyring(_))) {
+                    return Err(Error::config(
+                        "crm.bitrix24.refresh_token must be { keyring = \"...\" }: Bitrix24 \
+                         refresh tokens rotate and the hub stores each new one",
+                    ));
+                }
+            }
+            _ => {
+                return Err(Error::config(
+                    "crm.bitrix24 needs webhook_url, or portal_url + client_id + client_secret + \
+                     refresh_token (a local application), not both",
+                ));
+            }
+        }
+        self.crm_settings().validate("crm.bitrix24")
+    }
 }
 
 /// `[crm.amocrm]`
@@ -639,6 +725,9 @@ impl Config {
         if let Some(a) = &self.crm.amocrm {
             a.validate()?;
         }
+        if let Some(b) = &self.crm.bitrix24 {
+            b.validate()?;
+        }
         let mut seen = std::collections::HashSet::new();
         for agent in &self.agents {
             if agent.name.trim().is_empty() {
@@ -783,6 +872,14 @@ impl Config {
                     "API v4"
                 }
             ));
+        }
+        if let Some(b) = &self.crm.bitrix24 {
+            let auth = match (&b.webhook_url, &b.refresh_token) {
+                (Some(w), _) => format!("inbound webhook from {w}"),
+                (None, Some(r)) => format!("local application, refresh token in {r}"),
+                _ => "no credentials".into(),
+            };
+            out.push_str(&format!("crm.bitrix24             {auth}\n"));
         }
         out.push_str(&format!("agents                   {}\n", self.agents.len()));
         for a in &self.agents {

@@ -18,6 +18,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use ringside_addressbook::AddressBook;
 use ringside_amocrm::{AmoAuth, AmoCrm, AmoSettings, CallsMode, TokenStore, UnknownNumber};
 use ringside_api::{CrmCheck, CrmLink, CrmRetried, CrmRetryBody, CrmState, ErrorBody, ParkedOp};
+use ringside_bitrix24::{BitrixAuth, BitrixCrm, BitrixSettings};
 use ringside_core::{ContactLookup, Error, ErrorKind, NumberPlan, Result, Sensitive};
 use ringside_crm::{Capability, CombinedLookup, Crm, CrmSet, CrmSettings};
 use ringside_vtiger::{VtigerCrm, VtigerSettings};
@@ -51,6 +52,18 @@ pub enum CrmSpec {
         settings: AmoSettings,
         crm: CrmSettings,
     },
+    Bitrix {
+        settings: BitrixSettings,
+        crm: CrmSettings,
+        /// `auth[application_token]` of its events, when they are accepted.
+        application_token: Option<Sensitive<String>>,
+    },
+}
+
+impl ringside_bitrix24::TokenStore for KeyringTokenStore {
+    fn save(&self, refresh_token: &Sensitive<String>) -> Result<()> {
+        secrets::keyring_set(&self.entry, refresh_token)
+    }
 }
 
 /// Where the hub keeps amoCRM's rotating refresh token: the keyring entry the
@@ -105,6 +118,7 @@ impl CrmSpec {
             CrmSpec::Vtiger { .. } => "vtiger",
             CrmSpec::Zoho { .. } => "zoho",
             CrmSpec::Amo { .. } => "amocrm",
+            CrmSpec::Bitrix { .. } => "bitrix24",
         }
     }
 
@@ -112,7 +126,7 @@ impl CrmSpec {
         match self {
             CrmSpec::Vtiger { click_to_call, .. } => click_to_call.clone(),
             CrmSpec::Zoho { click_to_call, .. } => click_to_call.as_ref().map(|c| c.inbound()),
-            CrmSpec::Amo { .. } => None,
+            CrmSpec::Amo { .. } | CrmSpec::Bitrix { .. } => None,
         }
     }
 }
@@ -276,6 +290,48 @@ pub async fn specs_from_config(config: &Config) -> Result<Vec<CrmSpec>> {
             crm: a.crm_settings(),
         });
     }
+    if let Some(b) = &config.crm.bitrix24 {
+        let auth = match (&b.webhook_url, &b.refresh_token) {
+            (Some(url), _) => BitrixAuth::Webhook {
+                url: secrets::resolve(url)
+                    .await
+                    .map_err(|e| e.context("crm.bitrix24.webhook_url"))?,
+            },
+            (None, Some(refresh @ crate::config::SecretRef::Keyring(entry))) => BitrixAuth::OAuth {
+                portal_url: b.portal_url.clone().unwrap_or_default(),
+                client_id: b.client_id.clone().unwrap_or_default(),
+                client_secret: match &b.client_secret {
+                    Some(secret) => secrets::resolve(secret)
+                        .await
+                        .map_err(|e| e.context("crm.bitrix24.client_secret"))?,
+                    None => return Err(Error::config("crm.bitrix24.client_secret is required")),
+                },
+                refresh_token: secrets::resolve(refresh)
+                    .await
+                    .map_err(|e| e.context("crm.bitrix24.refresh_token"))?,
+                store: Arc::new(KeyringTokenStore {
+                    entry: entry.clone(),
+                }),
+            },
+            _ => return Err(Error::config("crm.bitrix24 has no credentials")),
+        };
+        let mut settings = BitrixSettings::new(auth);
+        settings.numbers = config.number_plan();
+        settings.crm_create = b.crm_create;
+        let application_token = match &b.application_token {
+            Some(t) => Some(
+                secrets::resolve(t)
+                    .await
+                    .map_err(|e| e.context("crm.bitrix24.application_token"))?,
+            ),
+            None => None,
+        };
+        specs.push(CrmSpec::Bitrix {
+            settings,
+            crm: b.crm_settings(),
+            application_token,
+        });
+    }
     Ok(specs)
 }
 
@@ -284,6 +340,7 @@ pub fn assemble(specs: &[CrmSpec], plan: &NumberPlan) -> Result<Crms> {
     let mut crms = Vec::new();
     let mut inbound = Vec::new();
     let mut zoho: Option<ZohoHandle> = None;
+    let mut bitrix_events: Option<Sensitive<String>> = None;
     for spec in specs {
         if let Some(c) = spec.click_to_call() {
             inbound.push((spec.name().to_string(), c));
@@ -316,6 +373,20 @@ pub fn assemble(specs: &[CrmSpec], plan: &NumberPlan) -> Result<Crms> {
                     click_to_call: click_to_call.clone(),
                 });
             }
+            CrmSpec::Bitrix {
+                settings,
+                crm,
+                application_token,
+            } => {
+                crm.validate("bitrix24")?;
+                let mut settings = settings.clone();
+                settings.numbers = plan.clone();
+                let (c, _) = build("bitrix24", crm, plan, |throttle| {
+                    BitrixCrm::new(settings, throttle).map(Arc::new)
+                })?;
+                crms.push(c);
+                bitrix_events = application_token.clone();
+            }
             CrmSpec::Amo { settings, crm } => {
                 crm.validate("amocrm")?;
                 let mut settings = settings.clone();
@@ -331,6 +402,7 @@ pub fn assemble(specs: &[CrmSpec], plan: &NumberPlan) -> Result<Crms> {
         set: CrmSet::new(crms)?,
         inbound,
         zoho,
+        bitrix_events,
     })
 }
 
@@ -418,6 +490,9 @@ pub struct Crms {
     pub inbound: Vec<(String, ClickToCall)>,
     /// The Zoho adapter, for its integration setup.
     pub zoho: Option<ZohoHandle>,
+    /// The `auth[application_token]` Bitrix24's events must carry, when the
+    /// hub accepts them (`ONEXTERNALCALLSTART`).
+    pub bitrix_events: Option<Sensitive<String>>,
 }
 
 impl Crms {
@@ -796,4 +871,76 @@ fn authenticate(
     Err(ApiError::unauthorized(
         "click-to-call credentials missing or wrong",
     ))
+}
+
+/// What the Bitrix24 event endpoint answers.
+#[derive(Debug, Serialize)]
+pub struct EventAccepted {
+    pub event: String,
+    pub call_id: Option<String>,
+}
+
+/// `POST /crm/bitrix24/events`: Bitrix24's event handler
+/// (`ONEXTERNALCALLSTART`: a user clicked a number in Bitrix24). Form-encoded
+/// with PHP-style keys (`data[CALL_ID]`, `auth[application_token]`); the
+/// token is checked first. Bitrix24 does not retry events, so the call is
+/// journaled (with the `CALL_ID` Bitrix24 already registered, so the ring is
+/// never registered again) before the PBX is asked and before we answer.
+pub async fn bitrix_event(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Result<ApiJson<EventAccepted>, ApiError> {
+    let Some(expected) = state.bitrix_events.clone() else {
+        return Err(ApiError::not_found("Bitrix24 events are not enabled"));
+    };
+    let params = request_params(&Method::POST, &headers, query, &body)?;
+    let param = |key: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let token = param("auth[application_token]").unwrap_or_default();
+    if !ct_eq(expected.expose().as_bytes(), token.as_bytes()) {
+        return Err(ApiError::unauthorized(
+            "auth[application_token] missing or wrong",
+        ));
+    }
+    let event = param("event").unwrap_or_default().to_ascii_uppercase();
+    if event != "ONEXTERNALCALLSTART" {
+        tracing::info!(event = %event, "bitrix24 event ignored");
+        return Ok(ApiJson(EventAccepted {
+            event,
+            call_id: None,
+        }));
+    }
+    let field = |name: &str| {
+        param(&format!("data[{name}]"))
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| ApiError::invalid(format!("data[{name}] is required")))
+    };
+    let bitrix_call_id = field("CALL_ID")?;
+    let number = field("PHONE_NUMBER")?;
+    let user = field("USER_ID")?;
+    let crm = state.crms.get("bitrix24")?;
+    let agent = crm_agent(crm, "bitrix24", &user)?;
+    let now = chrono::Utc::now();
+    let sent = serde_json::json!({
+        "CALL_ID": bitrix_call_id,
+        "registered_by": "bitrix24 (ONEXTERNALCALLSTART)",
+    });
+    let call = state
+        .engine
+        .dial_with(&agent.extension, &number, move |tx, call| {
+            ringside_crm::record_external_ring(tx, "bitrix24", call, &sent, now)
+        })
+        .await
+        .map_err(ApiError::from_pbx)?;
+    tracing::info!(extension = %agent.extension, call = %call.id, "click-to-call from Bitrix24");
+    Ok(ApiJson(EventAccepted {
+        event,
+        call_id: Some(call.id.0),
+    }))
 }

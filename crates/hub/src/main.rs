@@ -28,6 +28,17 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum AmoCommand {
+    /// Exchange the integration's authorisation code (valid 20 minutes;
+    /// read from stdin) and store the refresh token in the keyring entry
+    /// named by `crm.amocrm.refresh_token`.
+    Connect {
+        #[arg(long, short, default_value = "ringside.toml")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum ZohoCommand {
     /// Authorise Ringside in the browser (loopback redirect) and store the
     /// refresh token in the keyring entry named by `crm.zoho.refresh_token`.
@@ -69,6 +80,11 @@ enum Command {
     Zoho {
         #[command(subcommand)]
         command: ZohoCommand,
+    },
+    /// amoCRM: exchange an authorisation code for the first tokens.
+    Amocrm {
+        #[command(subcommand)]
+        command: AmoCommand,
     },
     /// Run a self-contained demo: emulated Gamma PBX → real hub, with printed call updates.
     Demo {
@@ -174,6 +190,59 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 "stored keyring entry {entry:?} (service {:?}); refer to it as {{ keyring = \"{entry}\" }}",
                 secrets::KEYRING_SERVICE
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Amocrm {
+            command: AmoCommand::Connect { config },
+        } => {
+            let config = Config::load(&config)?;
+            let a = config
+                .crm
+                .amocrm
+                .as_ref()
+                .context("the config has no [crm.amocrm] section")?;
+            let (
+                Some(client_id),
+                Some(secret),
+                Some(redirect_uri),
+                Some(ringside_hub::SecretRef::Keyring(entry)),
+            ) = (
+                &a.client_id,
+                &a.client_secret,
+                &a.redirect_uri,
+                &a.refresh_token,
+            )
+            else {
+                anyhow::bail!(
+                    "`amocrm connect` needs OAuth settings: client_id, client_secret, redirect_uri and refresh_token = {{ keyring = \"...\" }}"
+                );
+            };
+            let secret = ringside_hub::secrets::resolve(secret)
+                .await
+                .context("crm.amocrm.client_secret")?;
+            let mut code = String::new();
+            std::io::stdin()
+                .read_to_string(&mut code)
+                .context("reading the authorisation code from stdin")?;
+            let code = Sensitive::new(code.trim().to_string());
+            if code.expose().is_empty() {
+                anyhow::bail!("no authorisation code on stdin");
+            }
+            let tokens = ringside_amocrm::exchange_code(
+                &a.base_url,
+                client_id,
+                &secret,
+                redirect_uri,
+                &code,
+                &ringside_crm::Throttle::new(&a.limits),
+            )
+            .await?;
+            let name = entry.clone();
+            let refresh = tokens.refresh_token.clone();
+            tokio::task::spawn_blocking(move || secrets::keyring_set(&name, &refresh))
+                .await
+                .context("keyring task")??;
+            println!("amoCRM connected; the refresh token is in keyring entry {entry:?}.");
             Ok(ExitCode::SUCCESS)
         }
         Command::Zoho {

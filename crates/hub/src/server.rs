@@ -62,6 +62,7 @@ pub fn app(state: AppState) -> Router {
             "/crm/{name}/click-to-call",
             get(crms::click_to_call).post(crms::click_to_call),
         )
+        .route("/crm/bitrix24/events", post(crms::bitrix_event))
         .route(
             "/crm/{name}/call-control/{action}",
             get(crms::call_control).post(crms::call_control),

@@ -123,6 +123,8 @@ pub struct AppState {
     pub crms: Arc<ringside_crm::CrmSet>,
     /// CRMs whose own click-to-call dials through this hub.
     pub click_to_call: Arc<Vec<(String, crate::crms::ClickToCall)>>,
+    /// Bitrix24 events' `auth[application_token]`, when they are accepted.
+    pub bitrix_events: Option<Sensitive<String>>,
     /// Set once the server is shutting down: long-lived streams end.
     closing: Arc<watch::Sender<bool>>,
 }
@@ -160,6 +162,7 @@ impl AppState {
             pbx_probe: Arc::new(PbxProbe::default()),
             crms: Arc::default(),
             click_to_call: Arc::default(),
+            bitrix_events: None,
             closing: Arc::new(watch::channel(false).0),
         })
     }
@@ -174,6 +177,7 @@ impl AppState {
     pub fn with_crms(mut self, crms: crate::crms::Crms) -> Self {
         self.crms = Arc::new(crms.set);
         self.click_to_call = Arc::new(crms.inbound);
+        self.bitrix_events = crms.bitrix_events;
         self
     }
 

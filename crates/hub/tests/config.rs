@@ -68,6 +68,14 @@ fn the_example_config_parses() {
     );
     assert_eq!(amo.limits.requests_per_second, 5.0);
     assert!(summary.contains("crm.amocrm"), "{summary}");
+    let bitrix = config
+        .crm
+        .bitrix24
+        .as_ref()
+        .expect("the example enables Bitrix24");
+    assert_eq!(bitrix.limits.burst, 50);
+    assert!(bitrix.crm_create);
+    assert!(summary.contains("crm.bitrix24"), "{summary}");
 }
 
 #[test]

@@ -140,3 +140,61 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// amoCRM's refresh tokens are single use: the adapter hands every new one to
+/// the hub's keyring store before using it. Against an emulated amo with a
+/// real Secret Service: after a refresh, the keyring holds the new token, and
+/// it is the one amo accepts next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amo_rotated_refresh_tokens_land_in_the_keyring() {
+    use ringside_amocrm::{AmoAuth, AmoCrm, AmoSettings, TokenStore};
+    use ringside_amocrm_emulator::{AmoEmulator, EmulatorConfig};
+    use ringside_core::Sensitive;
+    use ringside_crm::CrmProvider;
+
+    let entry = format!("test-amo-{}", std::process::id());
+    let store = std::sync::Arc::new(ringside_hub::crms::KeyringTokenStore {
+        entry: entry.clone(),
+    });
+    let probe = Sensitive::new("probe".to_string());
+    if let Err(e) = store.save(&probe) {
+        assert!(
+            !secret_service_required(),
+            "a Secret Service is required here but storing failed: {e}"
+        );
+        return;
+    }
+    let amo = AmoEmulator::start(EmulatorConfig::default()).await.unwrap();
+    amo.seed_demo();
+    let first = amo.add_refresh_token();
+    let config = amo.config();
+    let crm = AmoCrm::new(
+        AmoSettings::new(
+            amo.base_url(),
+            AmoAuth::OAuth {
+                client_id: config.client_id,
+                client_secret: Sensitive::new(config.client_secret),
+                redirect_uri: config.redirect_uri,
+                refresh_token: Sensitive::new(first.clone()),
+                store,
+            },
+        ),
+        ringside_crm::Throttle::new(&ringside_crm::Limits::default()),
+    )
+    .unwrap();
+    crm.check().await.expect("first refresh and a request");
+    let stored = secrets::resolve(&SecretRef::Keyring(entry.clone()))
+        .await
+        .unwrap();
+    assert_ne!(
+        stored.expose(),
+        &first,
+        "the rotated token was written back"
+    );
+    assert_ne!(stored.expose(), "probe");
+    assert_eq!(amo.refreshes(), 1);
+    keyring::Entry::new(secrets::KEYRING_SERVICE, &entry)
+        .unwrap()
+        .delete_credential()
+        .unwrap();
+}

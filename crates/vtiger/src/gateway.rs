@@ -290,6 +290,7 @@ mod tests {
             extension: Some("201".into()),
             user: None,
             previous_user: None,
+            prior: Vec::new(),
         }
     }
 

@@ -436,6 +436,7 @@ mod tests {
                 email: None,
             }),
             previous_user: None,
+            prior: Vec::new(),
         }
     }
 

@@ -1,6 +1,13 @@
 // Settings validation and normalisation (pure, tested).
 
-import type { CrmSettings, Settings, VtigerDesktop, ZohoDesktop } from './bindings';
+import type {
+  AmoDesktop,
+  BitrixDesktop,
+  CrmSettings,
+  Settings,
+  VtigerDesktop,
+  ZohoDesktop,
+} from './bindings';
 import type { MessageKey } from './i18n';
 
 export type SettingsErrors = Partial<Record<string, MessageKey>>;
@@ -93,6 +100,39 @@ export function validateSettings(s: Settings): SettingsErrors {
       if (z.enabled) errors['settings-zoho-email'] = 'valid.required';
     } else if (!isEmail(email)) errors['settings-zoho-email'] = 'valid.email';
   }
+
+  const a = s.crm?.amocrm;
+  if (a) {
+    const amoBase = a.base_url.trim();
+    if (!amoBase) {
+      if (a.enabled) errors['settings-amocrm-base-url'] = 'valid.required';
+    } else if (!isHttpUrl(amoBase) || /[?#]/.test(amoBase)) {
+      errors['settings-amocrm-base-url'] = 'valid.url';
+    }
+    if (a.auth === 'oauth') {
+      if (a.enabled && !(a.client_id ?? '').trim()) errors['settings-amocrm-client-id'] = 'valid.required';
+      const redirect = (a.redirect_uri ?? '').trim();
+      if (!redirect) {
+        if (a.enabled) errors['settings-amocrm-redirect-uri'] = 'valid.required';
+      } else if (!isHttpUrl(redirect)) errors['settings-amocrm-redirect-uri'] = 'valid.url';
+    }
+    const email = a.email.trim();
+    if (!email) {
+      if (a.enabled) errors['settings-amocrm-email'] = 'valid.required';
+    } else if (!isEmail(email)) errors['settings-amocrm-email'] = 'valid.email';
+  }
+
+  const b = s.crm?.bitrix24;
+  if (b && b.auth === 'oauth') {
+    const portal = (b.portal_url ?? '').trim().replace(/\/+$/, '');
+    if (!portal) {
+      if (b.enabled) errors['settings-bitrix24-portal-url'] = 'valid.required';
+    } else if (!isHttpUrl(portal) || /[?#]/.test(portal) || new URL(portal).pathname !== '/') {
+      // the portal only: a webhook URL (…/rest/1/xxxx/) goes in the keyring
+      errors['settings-bitrix24-portal-url'] = 'valid.url';
+    }
+    if (b.enabled && !(b.client_id ?? '').trim()) errors['settings-bitrix24-client-id'] = 'valid.required';
+  }
   return errors;
 }
 
@@ -106,9 +146,45 @@ export function zohoOf(s: Settings): ZohoDesktop {
   return s.crm?.zoho ?? { enabled: false, accounts_url: '', client_id: '', email: '' };
 }
 
-/** `settings.crm` as sent: trimmed, and an untouched switched-off Vtiger or Zoho as `null`. */
+/** The amoCRM block the form edits: the saved one, or an empty one switched off. */
+export function amocrmOf(s: Settings): AmoDesktop {
+  return (
+    s.crm?.amocrm ?? {
+      enabled: false,
+      base_url: '',
+      auth: 'long_lived',
+      client_id: null,
+      redirect_uri: null,
+      email: '',
+      unknown_number: 'park',
+    }
+  );
+}
+
+/** The Bitrix24 block the form edits: the saved one, or an empty one switched off. */
+export function bitrix24Of(s: Settings): BitrixDesktop {
+  return (
+    s.crm?.bitrix24 ?? {
+      enabled: false,
+      auth: 'oauth',
+      portal_url: null,
+      client_id: null,
+      crm_create: true,
+      plan: 'standard',
+    }
+  );
+}
+
+/** `settings.crm` as sent: trimmed, and an untouched switched-off CRM block as `null`. */
 function normalizeCrm(c: CrmSettings | undefined): CrmSettings {
-  const crm: CrmSettings = { vtiger: null, zoho: null, demo_vtiger: false, ...(c ?? {}) };
+  const crm: CrmSettings = {
+    vtiger: null,
+    zoho: null,
+    amocrm: null,
+    bitrix24: null,
+    demo_vtiger: false,
+    ...(c ?? {}),
+  };
   let vtiger: VtigerDesktop | null = null;
   const v = crm.vtiger;
   if (v) {
@@ -131,7 +207,45 @@ function normalizeCrm(c: CrmSettings | undefined): CrmSettings {
     };
     if (!zoho.enabled && !zoho.accounts_url && !zoho.client_id && !zoho.email) zoho = null;
   }
-  return { ...crm, vtiger, zoho };
+  let amocrm: AmoDesktop | null = null;
+  const a = crm.amocrm;
+  if (a) {
+    amocrm = {
+      ...a,
+      base_url: a.base_url.trim().replace(/\/+$/, ''),
+      client_id: (a.client_id ?? '').trim() || null,
+      // trimmed only: amo compares the redirect URI with the registered one exactly
+      redirect_uri: (a.redirect_uri ?? '').trim() || null,
+      email: a.email.trim(),
+    };
+    const untouched =
+      !amocrm.enabled &&
+      !amocrm.base_url &&
+      !amocrm.client_id &&
+      !amocrm.redirect_uri &&
+      !amocrm.email &&
+      amocrm.auth === 'long_lived' &&
+      amocrm.unknown_number === 'park';
+    if (untouched) amocrm = null;
+  }
+  let bitrix24: BitrixDesktop | null = null;
+  const b = crm.bitrix24;
+  if (b) {
+    bitrix24 = {
+      ...b,
+      portal_url: (b.portal_url ?? '').trim().replace(/\/+$/, '') || null,
+      client_id: (b.client_id ?? '').trim() || null,
+    };
+    const untouched =
+      !bitrix24.enabled &&
+      !bitrix24.portal_url &&
+      !bitrix24.client_id &&
+      bitrix24.auth === 'oauth' &&
+      bitrix24.crm_create &&
+      bitrix24.plan === 'standard';
+    if (untouched) bitrix24 = null;
+  }
+  return { ...crm, vtiger, zoho, amocrm, bitrix24 };
 }
 
 /** What is sent to `save_settings`: trimmed, empty optionals as `null`. */
@@ -163,6 +277,8 @@ export function cloneSettings(s: Settings): Settings {
   c.crm = {
     vtiger: crm.vtiger ?? null,
     zoho: crm.zoho ?? null,
+    amocrm: crm.amocrm ?? null,
+    bitrix24: crm.bitrix24 ?? null,
     demo_vtiger: crm.demo_vtiger ?? false,
   };
   return c;

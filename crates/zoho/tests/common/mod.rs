@@ -94,5 +94,6 @@ pub fn op(kind: OpKind, call: &Call, user: Option<CrmUser>) -> Operation {
         extension: user.as_ref().map(|u| u.extension.clone()),
         user,
         previous_user: None,
+        prior: Vec::new(),
     }
 }

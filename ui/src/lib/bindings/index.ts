@@ -2,6 +2,40 @@
 // Do not edit: run `cargo test -p ringside-desktop --features ts export_bindings`.
 
 /**
+ * How the desktop signs in to amoCRM (its secrets are in the keyring).
+ */
+export type AmoAuthMode = "long_lived" | "oauth";
+
+/**
+ * Embedded mode: this agent's amoCRM (Kommo) account. The long-lived
+ * token (`amocrm-token`), or the OAuth client secret
+ * (`amocrm-client-secret`) and refresh token (`amocrm-refresh-token`), are
+ * in the keyring.
+ */
+export type AmoDesktop = { enabled: boolean, 
+/**
+ * The account, e.g. `https://acme.amocrm.ru` or `https://acme.kommo.com`.
+ */
+base_url: string, auth: AmoAuthMode, 
+/**
+ * OAuth: the integration's id.
+ */
+client_id: string | null, 
+/**
+ * OAuth: the integration's redirect URI (exactly as registered).
+ */
+redirect_uri: string | null, 
+/**
+ * This agent's amo user (its id comes from `/api/v4/users`).
+ */
+email: string, unknown_number: AmoUnknownNumber, };
+
+/**
+ * What amoCRM does with a call whose number no contact has.
+ */
+export type AmoUnknownNumber = "park" | "create_contact";
+
+/**
  * Answer of `app_state`: everything a window needs when it (re)loads.
  */
 export type AppSnapshot = { mode: Mode, agent: Me | null, status: ConnStatus, 
@@ -9,6 +43,36 @@ export type AppSnapshot = { mode: Mode, agent: Me | null, status: ConnStatus,
  * Missed calls of this agent.
  */
 missed: number, pop: PopState | null, settings: Settings, };
+
+/**
+ * How the desktop signs in to Bitrix24 (its secrets are in the keyring).
+ */
+export type BitrixAuthMode = "webhook" | "oauth";
+
+/**
+ * Embedded mode: this agent's Bitrix24 portal. The webhook URL
+ * (`bitrix24-webhook-url`), or the local application's secret
+ * (`bitrix24-client-secret`) and refresh token (`bitrix24-refresh-token`),
+ * are in the keyring.
+ */
+export type BitrixDesktop = { enabled: boolean, auth: BitrixAuthMode, 
+/**
+ * OAuth: the portal, e.g. `https://acme.bitrix24.es`.
+ */
+portal_url: string | null, 
+/**
+ * OAuth: the local application's id, e.g. `local.xxxx`.
+ */
+client_id: string | null, 
+/**
+ * `CRM_CREATE`: Bitrix24 makes a lead of an unknown caller.
+ */
+crm_create: boolean, plan: BitrixPlan, };
+
+/**
+ * The Bitrix24 plan: how fast Ringside may call the portal's REST API.
+ */
+export type BitrixPlan = "standard" | "enterprise";
 
 /**
  * One logical call (integration spec §1).
@@ -194,6 +258,14 @@ vtiger: VtigerDesktop | null,
  * `null` or `enabled: false` = off.
  */
 zoho: ZohoDesktop | null, 
+/**
+ * `null` or `enabled: false` = off.
+ */
+amocrm: AmoDesktop | null, 
+/**
+ * `null` or `enabled: false` = off.
+ */
+bitrix24: BitrixDesktop | null, 
 /**
  * Demo mode: an emulated Vtiger with the demo data.
  */
@@ -504,7 +576,7 @@ url: string | null, };
 /**
  * The secrets the desktop keeps in the OS keyring (service `ringside`).
  */
-export type SecretName = "pbx-api-key" | "webhook-secret" | "hub-token" | "vtiger-access-key" | "vtiger-gateway-secret" | "zoho-client-secret" | "zoho-refresh-token";
+export type SecretName = "pbx-api-key" | "webhook-secret" | "hub-token" | "vtiger-access-key" | "vtiger-gateway-secret" | "zoho-client-secret" | "zoho-refresh-token" | "amocrm-token" | "amocrm-client-secret" | "amocrm-refresh-token" | "bitrix24-webhook-url" | "bitrix24-client-secret" | "bitrix24-refresh-token";
 
 export type SecretStatus = { name: SecretName, stored: boolean, };
 
@@ -541,7 +613,7 @@ export type TestResult = { ok: boolean, message: string, };
 /**
  * What `test_connection` tries.
  */
-export type TestTarget = "pbx" | "hub" | "vtiger" | "zoho";
+export type TestTarget = "pbx" | "hub" | "vtiger" | "zoho" | "amocrm" | "bitrix24";
 
 export type Theme = "system" | "light" | "dark";
 
