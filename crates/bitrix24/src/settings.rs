@@ -2,48 +2,13 @@
 //! webhook or a local application's OAuth), whether Bitrix24 may create
 //! leads for unknown numbers, and how stored numbers are read.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use ringside_core::{NumberPlan, Result, Sensitive};
+use ringside_core::{NumberPlan, Sensitive};
 
-/// Where a rotated refresh token is persisted (the desktop: the OS keyring).
-///
-/// Bitrix24 refresh tokens **rotate**: every refresh answers a new one (valid
-/// 180 days) and the old one stops working. The adapter saves the new token
-/// through this store *before* it uses the new access token. When saving
-/// fails, the adapter keeps the new token in memory (so this process keeps
-/// working), returns a `Storage` error that says so, and tries to save again
-/// on every later request until it succeeds.
-pub trait TokenStore: Send + Sync {
-    fn save(&self, refresh_token: &Sensitive<String>) -> Result<()>;
-}
-
-/// A [`TokenStore`] in memory, for tests and the demo.
-#[derive(Debug, Default)]
-pub struct MemoryTokenStore(pub Mutex<Option<Sensitive<String>>>);
-
-impl MemoryTokenStore {
-    pub fn new() -> Arc<Self> {
-        Arc::new(Self::default())
-    }
-
-    /// The last token saved.
-    pub fn get(&self) -> Option<Sensitive<String>> {
-        self.0.lock().unwrap().clone()
-    }
-
-    /// Whether nothing was saved yet.
-    pub fn is_empty(&self) -> bool {
-        self.0.lock().unwrap().is_none()
-    }
-}
-
-impl TokenStore for MemoryTokenStore {
-    fn save(&self, refresh_token: &Sensitive<String>) -> Result<()> {
-        *self.0.lock().unwrap() = Some(refresh_token.clone());
-        Ok(())
-    }
-}
+/// Where the rotating refresh token is kept (shared with every CRM whose
+/// refresh tokens rotate).
+pub use ringside_crm::{MemoryTokenStore, TokenStore};
 
 /// How Ringside signs in to the portal.
 #[derive(Clone)]

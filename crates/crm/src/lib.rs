@@ -24,6 +24,7 @@ mod outbox;
 mod plan;
 mod provider;
 mod runtime;
+mod tokens;
 
 pub use directory::AgentDirectory;
 pub use layers::{Guarded, Limits, Throttle};
@@ -35,3 +36,4 @@ pub use provider::{
     NewContact, OpKind, Operation, PriorOp, unsupported,
 };
 pub use runtime::{Crm, CrmSet, CrmSettings, OutboxHook};
+pub use tokens::{MemoryTokenStore, TokenStore};

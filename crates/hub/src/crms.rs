@@ -60,14 +60,8 @@ pub enum CrmSpec {
     },
 }
 
-impl ringside_bitrix24::TokenStore for KeyringTokenStore {
-    fn save(&self, refresh_token: &Sensitive<String>) -> Result<()> {
-        secrets::keyring_set(&self.entry, refresh_token)
-    }
-}
-
-/// Where the hub keeps amoCRM's rotating refresh token: the keyring entry the
-/// config names. Each new token is written before it is used.
+/// Where the hub keeps a rotating refresh token (amoCRM, Bitrix24): the
+/// keyring entry the config names. Each new token is written before it is used.
 pub struct KeyringTokenStore {
     pub entry: String,
 }
